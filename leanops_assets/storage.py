@@ -1,0 +1,163 @@
+"""The lake: one place that owns partition paths, atomic Parquet writes and content hashes.
+
+Layout: <root>/<stage>/<dataset>/date=YYYY-MM-DD/part.parquet for daily partitions and
+<root>/<stage>/<dataset>/table.parquet for unpartitioned tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class LakePathError(ValueError):
+    """A stage, dataset or partition key that would not stay inside the lake root."""
+
+
+def check_name(kind: str, value: str) -> str:
+    if not _NAME.match(value):
+        raise LakePathError(f"{kind} {value!r} is not a plain lower-case name ([a-z][a-z0-9_]*)")
+    return value
+
+
+def check_day(day: str) -> str:
+    if not isinstance(day, str) or not _DAY.match(day):
+        raise LakePathError(f"partition key {day!r} is not a date of the form YYYY-MM-DD")
+    try:
+        date.fromisoformat(day)
+    except ValueError as exc:
+        raise LakePathError(f"partition key {day!r} is not a real calendar date") from exc
+    return day
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    path: Path
+    rows: int
+    bytes: int
+    content_hash: str  # sha256 of the Parquet bytes: the data version
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_parquet_atomic(
+    frame: pd.DataFrame, path: Path, schema: pa.Schema | None = None
+) -> WrittenFile:
+    """Write to a temporary file in the target folder, fsync, then rename over the target.
+
+    Readers see the old file or the new one, never a torn one. Same frame, same bytes.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pq.write_table(table, handle, compression="zstd")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return WrittenFile(path, table.num_rows, path.stat().st_size, file_sha256(path))
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Lake:
+    """Plain-Python access to the lake under `root`; the Dagster resource wraps this."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+
+    def partition_path(self, stage: str, dataset: str, day: str) -> Path:
+        path = (
+            self.root
+            / check_name("stage", stage)
+            / check_name("dataset", dataset)
+            / f"date={check_day(day)}"
+            / "part.parquet"
+        )
+        if not path.resolve().is_relative_to(self.root):
+            raise LakePathError(f"{path} escapes the lake root {self.root}")
+        return path
+
+    def table_path(self, stage: str, dataset: str) -> Path:
+        return self.root / check_name("stage", stage) / check_name("dataset", dataset) / "table.parquet"
+
+    def write_partition(
+        self, stage: str, dataset: str, day: str, frame: pd.DataFrame, schema: pa.Schema | None = None
+    ) -> WrittenFile:
+        return write_parquet_atomic(frame, self.partition_path(stage, dataset, day), schema)
+
+    def write_table(
+        self, stage: str, dataset: str, frame: pd.DataFrame, schema: pa.Schema | None = None
+    ) -> WrittenFile:
+        return write_parquet_atomic(frame, self.table_path(stage, dataset), schema)
+
+    def has_partition(self, stage: str, dataset: str, day: str) -> bool:
+        return self.partition_path(stage, dataset, day).exists()
+
+    def read_partition(self, stage: str, dataset: str, day: str) -> pd.DataFrame:
+        path = self.partition_path(stage, dataset, day)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"partition {day} of {stage}/{dataset} is not in the lake ({path}); "
+                f"materialize it first"
+            )
+        return pd.read_parquet(path)
+
+    def read_partitions(
+        self, stage: str, dataset: str, days: list[str], missing_ok: bool = False
+    ) -> pd.DataFrame:
+        frames = [
+            self.read_partition(stage, dataset, day)
+            for day in days
+            if not missing_ok or self.has_partition(stage, dataset, day)
+        ]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def partition_rows(self, stage: str, dataset: str, day: str) -> int | None:
+        """Row count from the Parquet footer, or None if the partition is absent."""
+        path = self.partition_path(stage, dataset, day)
+        return pq.ParquetFile(path).metadata.num_rows if path.exists() else None
+
+    def read_table(self, stage: str, dataset: str) -> pd.DataFrame:
+        path = self.table_path(stage, dataset)
+        if not path.exists():
+            raise FileNotFoundError(f"table {stage}/{dataset} is not in the lake ({path}); materialize it first")
+        return pd.read_parquet(path)
+
+    def materialized_days(self, stage: str, dataset: str) -> list[str]:
+        folder = self.root / check_name("stage", stage) / check_name("dataset", dataset)
+        if not folder.exists():
+            return []
+        return sorted(
+            p.parent.name.removeprefix("date=")
+            for p in folder.glob("date=*/part.parquet")
+        )
