@@ -108,10 +108,20 @@ class Lake:
         return path
 
     def table_path(self, stage: str, dataset: str) -> Path:
-        return self.root / check_name("stage", stage) / check_name("dataset", dataset) / "table.parquet"
+        return (
+            self.root
+            / check_name("stage", stage)
+            / check_name("dataset", dataset)
+            / "table.parquet"
+        )
 
     def write_partition(
-        self, stage: str, dataset: str, day: str, frame: pd.DataFrame, schema: pa.Schema | None = None
+        self,
+        stage: str,
+        dataset: str,
+        day: str,
+        frame: pd.DataFrame,
+        schema: pa.Schema | None = None,
     ) -> WrittenFile:
         return write_parquet_atomic(frame, self.partition_path(stage, dataset, day), schema)
 
@@ -150,7 +160,9 @@ class Lake:
     def read_table(self, stage: str, dataset: str) -> pd.DataFrame:
         path = self.table_path(stage, dataset)
         if not path.exists():
-            raise FileNotFoundError(f"table {stage}/{dataset} is not in the lake ({path}); materialize it first")
+            raise FileNotFoundError(
+                f"table {stage}/{dataset} is not in the lake ({path}); materialize it first"
+            )
         return pd.read_parquet(path)
 
     def materialized_days(self, stage: str, dataset: str) -> list[str]:
@@ -158,6 +170,5 @@ class Lake:
         if not folder.exists():
             return []
         return sorted(
-            p.parent.name.removeprefix("date=")
-            for p in folder.glob("date=*/part.parquet")
+            p.parent.name.removeprefix("date=") for p in folder.glob("date=*/part.parquet")
         )

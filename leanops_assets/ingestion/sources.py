@@ -54,7 +54,9 @@ def bundled_table(dataset: str) -> pd.DataFrame:
     return pd.read_parquet(_bundled_cache(dataset))
 
 
-_LANDING_NAME = re.compile(r"^(?P<dataset>[a-z][a-z0-9_]*)_(?P<day>\d{4}-\d{2}-\d{2})\.(?P<ext>csv|parquet)$")
+_LANDING_NAME = re.compile(
+    r"^(?P<dataset>[a-z][a-z0-9_]*)_(?P<day>\d{4}-\d{2}-\d{2})\.(?P<ext>csv|parquet)$"
+)
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,9 @@ def landing_day(landing_dir: Path, dataset: str, day: str) -> tuple[pd.DataFrame
             f"no landing file for partition {day}: expected {candidates[1]} or {candidates[0]}"
         )
     if len(present) > 1:
-        raise SourceError(f"two landing files for partition {day}: {present[0]} and {present[1]}; keep one")
+        raise SourceError(
+            f"two landing files for partition {day}: {present[0]} and {present[1]}; keep one"
+        )
     return read_landing_file(present[0]), present[0]
 
 

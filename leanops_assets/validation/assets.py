@@ -1,0 +1,174 @@
+"""Validation: the contract's Great Expectations suite splits each raw day into validated and quarantined rows."""
+
+from datetime import date, timedelta
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    Config,
+    DataVersion,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from leanops_assets.contract import Contract, load_contract
+from leanops_assets.metadata import preview, written_file_metadata
+from leanops_assets.partitions import daily_partitions
+from leanops_assets.resources import LakeResource
+from leanops_assets.storage import Lake
+from leanops_assets.validation.rules import (
+    ValidationOutcome,
+    quarantine_schema,
+    validate_partition,
+    validated_schema,
+)
+
+SCHEMA_CHECK = "schema_matches_contract"
+KEYS_CHECK = "keys_not_null"
+QUARANTINE_CHECK = "quarantined_share_within_limit"
+VOLUME_CHECK = "daily_volume_within_band"
+
+
+def _blocking(name: str, description: str) -> AssetCheckSpec:
+    return AssetCheckSpec(name, asset="validated_flights", blocking=True, description=description)
+
+
+class ValidationConfig(Config):
+    max_quarantined_share: float | None = None  # None: the contract's quarantine.max_share
+    volume_band: float | None = None  # None: the contract's volume.band
+
+
+def trailing_volume(lake: Lake, day: str, trailing_days: int) -> list[int]:
+    """Raw row counts of the prior days that are in the lake."""
+    start = date.fromisoformat(day)
+    counts = []
+    for back in range(1, trailing_days + 1):
+        rows = lake.partition_rows("raw", "flights", (start - timedelta(days=back)).isoformat())
+        if rows is not None:
+            counts.append(rows)
+    return counts
+
+
+def gate_results(
+    outcome: ValidationOutcome,
+    contract: Contract,
+    history: list[int],
+    max_share: float,
+    band: float,
+) -> list[AssetCheckResult]:
+    """Each blocking gate with what it observed next to what it expected."""
+    schema = outcome.schema
+    null_total = sum(outcome.null_keys.values())
+    results = [
+        AssetCheckResult(
+            check_name=SCHEMA_CHECK,
+            passed=schema.ok,
+            metadata={
+                "missing_columns": MetadataValue.json(schema.missing),
+                "extra_columns": MetadataValue.json(schema.extra),
+                "wrong_types": MetadataValue.json(schema.wrong_type),
+                "expected": MetadataValue.text(
+                    f"exactly the {len(contract.columns)} contract columns"
+                ),
+            },
+        ),
+        AssetCheckResult(
+            check_name=KEYS_CHECK,
+            passed=null_total == 0 and not any(k in schema.missing for k in contract.source_keys),
+            metadata={
+                "observed_null_keys": MetadataValue.json(outcome.null_keys),
+                "expected": MetadataValue.text(f"no nulls in {', '.join(contract.source_keys)}"),
+            },
+        ),
+        AssetCheckResult(
+            check_name=QUARANTINE_CHECK,
+            passed=outcome.quarantined_share <= max_share,
+            metadata={
+                "observed_share": MetadataValue.float(round(outcome.quarantined_share, 4)),
+                "expected_max_share": MetadataValue.float(max_share),
+                "quarantined_rows": MetadataValue.int(len(outcome.quarantine)),
+                "reasons": MetadataValue.json(outcome.reason_counts),
+            },
+        ),
+    ]
+    if history:
+        average = sum(history) / len(history)
+        low, high = average * (1 - band), average * (1 + band)
+        passed = low <= outcome.raw_rows <= high
+        expected = f"{low:.0f} .. {high:.0f} rows (trailing average {average:.0f} over {len(history)} days, +-{band:.0%})"
+    else:
+        passed, expected = (
+            outcome.raw_rows > 0,
+            "at least one row (no earlier days to compare with)",
+        )
+    results.append(
+        AssetCheckResult(
+            check_name=VOLUME_CHECK,
+            passed=passed,
+            metadata={
+                "observed_rows": MetadataValue.int(outcome.raw_rows),
+                "expected": MetadataValue.text(expected),
+            },
+        )
+    )
+    return results
+
+
+@asset(
+    partitions_def=daily_partitions,
+    deps=["raw_flights"],
+    group_name="validation",
+    kinds={"great_expectations", "parquet"},
+    code_version="1",
+    check_specs=[
+        _blocking(SCHEMA_CHECK, "The columns and their types match the dataset contract."),
+        _blocking(KEYS_CHECK, "No key column is null."),
+        _blocking(QUARANTINE_CHECK, "At most the allowed share of the day's rows is quarantined."),
+        _blocking(
+            VOLUME_CHECK, "The day's row count lies within a band around the trailing average."
+        ),
+    ],
+    description="The day's flights that pass the contract's Great Expectations suite; the rest are quarantined with a reason.",
+)
+def validated_flights(
+    context: AssetExecutionContext, config: ValidationConfig, lake: LakeResource
+) -> MaterializeResult:
+    day = context.partition_key
+    contract = load_contract()
+    store = lake.lake()
+    raw = store.read_partition("raw", "flights", day)
+    outcome = validate_partition(raw, contract, day)
+    validated = store.write_partition(
+        "validated", "flights", day, outcome.validated, validated_schema(contract)
+    )
+    quarantined = store.write_partition(
+        "quarantine", "flights", day, outcome.quarantine, quarantine_schema(list(raw.columns))
+    )
+    checks = gate_results(
+        outcome,
+        contract,
+        trailing_volume(store, day, contract.volume_trailing_days),
+        contract.quarantine_max_share
+        if config.max_quarantined_share is None
+        else config.max_quarantined_share,
+        contract.volume_band if config.volume_band is None else config.volume_band,
+    )
+    return MaterializeResult(
+        metadata={
+            **written_file_metadata(validated),
+            "raw_rows": MetadataValue.int(outcome.raw_rows),
+            "quarantined_rows": MetadataValue.int(len(outcome.quarantine)),
+            "quarantine_path": MetadataValue.path(str(quarantined.path)),
+            "label_rate": MetadataValue.float(
+                round(float(outcome.validated[contract.target_name].mean()), 4)
+                if len(outcome.validated)
+                else 0.0
+            ),
+            "preview": preview(outcome.validated),
+            "quarantine_preview": preview(outcome.quarantine),
+        },
+        data_version=DataVersion(validated.content_hash),
+        check_results=checks,
+    )

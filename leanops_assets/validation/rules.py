@@ -1,0 +1,188 @@
+"""Split one raw partition into validated rows and quarantined rows, each with its reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from leanops_assets.contract import ColumnSpec, Contract
+from leanops_assets.validation.derived import add_derived_columns
+from leanops_assets.validation.suite import ROW_ID, run_row_expectations
+
+REASON = "_reason"
+_ARROW_TYPES = {"int": pa.int64(), "float": pa.float64(), "string": pa.string()}
+_PANDAS_TYPES = {"int": "Int64", "float": "float64", "string": "object"}
+_RULE_NAMES = {
+    "expect_column_values_to_not_be_null": "null",
+    "expect_column_values_to_be_between": "out of range",
+    "expect_column_values_to_be_in_set": "unknown category",
+}
+
+
+@dataclass
+class SchemaReport:
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    wrong_type: dict[str, str] = field(default_factory=dict)  # column -> what was found
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.extra or self.wrong_type)
+
+
+@dataclass
+class ValidationOutcome:
+    validated: pd.DataFrame
+    quarantine: pd.DataFrame
+    schema: SchemaReport
+    raw_rows: int
+    null_keys: dict[str, int]
+    reason_counts: dict[str, int]
+
+    @property
+    def quarantined_share(self) -> float:
+        return len(self.quarantine) / self.raw_rows if self.raw_rows else 0.0
+
+
+def validated_schema(contract: Contract) -> pa.Schema:
+    """Arrow schema of every validated partition: contract columns, then the derived ones."""
+    fields = [pa.field(c.name, _ARROW_TYPES[c.type]) for c in contract.columns.values()]
+    fields += [
+        pa.field(contract.partition_column, pa.date32()),
+        pa.field(contract.entity_id, pa.string()),
+        pa.field(contract.target_name, pa.int64()),
+    ]
+    return pa.schema(fields)
+
+
+def quarantine_schema(raw_columns: list[str]) -> pa.Schema:
+    """Quarantined rows keep every raw value as text, so no value is lost to a failed cast."""
+    return pa.schema(
+        [pa.field(ROW_ID, pa.int64()), pa.field(REASON, pa.string())]
+        + [pa.field(c, pa.string()) for c in raw_columns]
+    )
+
+
+def _cast(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series]:
+    """Cast to the contract type; return (typed values, mask of values that could not be cast)."""
+    present = values.notna() & (values.astype(str).str.strip() != "")
+    if spec.type == "string":
+        typed = values.where(present, None).map(lambda v: v if v is None else str(v))
+        return typed.astype(object), pd.Series(False, index=values.index)
+    numeric = pd.to_numeric(values.where(present), errors="coerce")
+    failed = present & numeric.isna()
+    if spec.type == "int":
+        fractional = numeric.notna() & (numeric != np.floor(numeric))
+        failed |= fractional
+        numeric = numeric.where(~fractional)
+        return numeric.astype("Int64"), failed
+    return numeric.astype("float64"), failed
+
+
+def _declared_type_matches(series: pd.Series, spec: ColumnSpec) -> bool:
+    """A column whose dtype is text (as from CSV) is judged by its values, not its dtype."""
+    if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
+        return True
+    if spec.type == "string":
+        return False
+    if spec.type == "int":
+        return pd.api.types.is_integer_dtype(series) or pd.api.types.is_float_dtype(series)
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            col: pd.Series(
+                [None if _is_missing(v) else str(v) for v in frame[col]],
+                index=frame.index,
+                dtype=object,
+            )
+            for col in frame.columns
+        },
+        index=frame.index,
+    )
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+
+
+def validate_partition(raw: pd.DataFrame, contract: Contract, day: str) -> ValidationOutcome:
+    """Every raw row ends up validated or quarantined with its reason(s); none is dropped."""
+    raw = raw.reset_index(drop=True)
+    reasons: list[list[str]] = [[] for _ in range(len(raw))]
+
+    def flag(rows, reason: str) -> None:
+        for row in rows:
+            reasons[int(row)].append(reason)
+
+    schema = SchemaReport(
+        missing=[c for c in contract.columns if c not in raw.columns],
+        extra=[c for c in raw.columns if c not in contract.columns],
+    )
+    typed = pd.DataFrame(index=raw.index)
+    for name, spec in contract.columns.items():
+        if name not in raw.columns:
+            continue
+        if not _declared_type_matches(raw[name], spec):
+            schema.wrong_type[name] = f"{raw[name].dtype} (contract: {spec.type})"
+        typed[name], failed = _cast(raw[name], spec)
+        flag(np.flatnonzero(failed.to_numpy()), f"type: {name} is not {spec.type}")
+    for name in schema.missing:
+        flag(range(len(raw)), f"schema: missing column {name}")
+
+    null_keys = {k: int(typed[k].isna().sum()) for k in contract.source_keys if k in typed}
+    if not schema.missing and len(raw):
+        typed[ROW_ID] = np.arange(len(raw))
+        # GX compares with the declared type; cast nullable ints to float so nulls are NaN.
+        ge_frame = typed.astype(
+            {c: "float64" for c in typed.columns if str(typed[c].dtype) == "Int64"}
+        )
+        for verdict in run_row_expectations(ge_frame, contract):
+            if not verdict.success:
+                rule = _RULE_NAMES.get(verdict.expectation, verdict.expectation)
+                flag(verdict.unexpected_rows, f"{rule}: {verdict.column}")
+        typed = typed.drop(columns=[ROW_ID])
+
+        row_day = pd.to_datetime(
+            dict(year=typed["year"], month=typed["month"], day=typed["day"]), errors="coerce"
+        )
+        other_day = row_day.notna() & (row_day.dt.date != date.fromisoformat(day))
+        flag(np.flatnonzero(other_day.to_numpy()), f"date: row is not of partition {day}")
+
+        keys = list(contract.source_keys)
+        clean_so_far = np.array([not r for r in reasons])
+        duplicate = typed[keys].duplicated(keep="first").to_numpy() & clean_so_far
+        flag(np.flatnonzero(duplicate), f"duplicate: key {'/'.join(keys)} seen earlier in the day")
+
+    bad = np.array([bool(r) for r in reasons], dtype=bool)
+    quarantine = _as_text(raw.loc[bad]).reset_index(drop=False).rename(columns={"index": ROW_ID})
+    quarantine.insert(1, REASON, ["; ".join(reasons[i]) for i in np.flatnonzero(bad)])
+    quarantine[ROW_ID] = quarantine[ROW_ID].astype("int64")
+
+    if schema.missing:
+        validated = pd.DataFrame(
+            {c: pd.Series(dtype=_PANDAS_TYPES[s.type]) for c, s in contract.columns.items()}
+        )
+        validated = add_derived_columns(validated, day, contract.target_threshold_minutes)
+    else:
+        validated = add_derived_columns(
+            typed.loc[~bad].reset_index(drop=True), day, contract.target_threshold_minutes
+        )
+    reason_counts: dict[str, int] = {}
+    for row_reasons in reasons:
+        for reason in row_reasons:
+            reason_counts[reason] = reason_counts.get(reason, 0) + 1
+    return ValidationOutcome(
+        validated=validated[validated_schema(contract).names],
+        quarantine=quarantine,
+        schema=schema,
+        raw_rows=len(raw),
+        null_keys=null_keys,
+        reason_counts=reason_counts,
+    )
