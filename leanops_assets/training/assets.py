@@ -1,0 +1,160 @@
+"""Training assets: the time-split training set and the Optuna-tuned model logged to MLflow."""
+
+from typing import Any
+
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    Config,
+    DataVersion,
+    MaterializeResult,
+    MetadataValue,
+    ResourceParam,
+    asset,
+)
+from pydantic import Field
+
+from leanops_assets.resources import LakeResource, MlflowResource, TuningResource
+from leanops_assets.training.dataset import (
+    FEATURE_DATASET,
+    FEATURE_STAGE,
+    WindowSpec,
+    build_training_set,
+    read_splits,
+    split_summary,
+    stored_version,
+)
+from leanops_assets.training.tracking import code_version, mlflow_run_link
+from leanops_assets.training.tuning import TuningPlan
+from leanops_assets.training.workflow import tune_and_log, write_candidate
+
+
+class TrainingSetConfig(Config):
+    window_days: int = Field(default=60, description="Calendar days in the trailing window.")
+    end_day: str | None = Field(
+        default=None,
+        description="Last day of the window (YYYY-MM-DD); default: the latest feature partition.",
+    )
+    validation_days: int = Field(default=7, description="Days before the holdout used to tune.")
+    holdout_days: int = Field(default=7, description="Last days of the window, kept for the gate.")
+
+
+@asset(
+    group_name="training",
+    kinds={"pandas", "parquet"},
+    deps=[AssetDep("flight_features")],
+    description="A trailing window of feature days, split by time into train / validation / holdout.",
+)
+def training_set(
+    context: AssetExecutionContext, config: TrainingSetConfig, lake: LakeResource
+) -> MaterializeResult:
+    spec = WindowSpec(
+        config.window_days, config.end_day, config.validation_days, config.holdout_days
+    )
+    splits, days, version = build_training_set(lake.lake(), spec)
+    summary = split_summary(splits)
+    window = days.train + days.validation + days.holdout
+    context.log.info(f"training set {version[:12]} over {window[0]}..{window[-1]}")
+    metadata: dict[str, Any] = {
+        "data_version": version,
+        "source": f"{FEATURE_STAGE}/{FEATURE_DATASET}",
+        "window": f"{window[0]} .. {window[-1]}",
+        "window_days_materialized": len(window),
+        "window_days_requested": config.window_days,
+        "splits": MetadataValue.md(summary.to_markdown(index=False)),
+        "dagster/row_count": int(summary["rows"].sum()),
+    }
+    for row in summary.itertuples():
+        metadata[f"{row.split}_days"] = f"{row.first_day} .. {row.last_day}"
+        metadata[f"{row.split}_rows"] = int(row.rows)
+        metadata[f"{row.split}_label_rate"] = float(row.label_rate)
+    return MaterializeResult(data_version=DataVersion(version), metadata=metadata)
+
+
+class TunedModelConfig(Config):
+    iterations_per_step: int = Field(
+        default=25, description="Boosting iterations added between two pruning reports."
+    )
+    max_steps: int = Field(
+        default=8, description="Reports per trial; max_iter = steps x iterations."
+    )
+    threads: int | None = Field(
+        default=None, description="Cap on the booster's native threads; default: all cores."
+    )
+    importance_rows: int = Field(
+        default=2000, description="Holdout rows for permutation importance; 0 skips it."
+    )
+
+
+@asset(
+    group_name="training",
+    kinds={"optuna", "scikitlearn", "mlflow"},
+    deps=[training_set],
+    description="An Optuna study (resumed per training data version) whose best Pipeline is logged to MLflow.",
+)
+def tuned_model(
+    context: AssetExecutionContext,
+    config: TunedModelConfig,
+    lake: LakeResource,
+    mlflow: MlflowResource,
+    tuning: TuningResource,
+    mlflow_tracking: ResourceParam[Any],
+) -> MaterializeResult:
+    store = lake.lake()
+    splits = read_splits(store)
+    data_version = stored_version(store)
+    plan = TuningPlan(
+        n_trials=tuning.n_trials,
+        timeout_seconds=tuning.timeout_seconds,
+        seed=tuning.seed,
+        iterations_per_step=config.iterations_per_step,
+        max_steps=config.max_steps,
+        threads=config.threads,
+    )
+    mlflow_tracking.set_tag("mlflow.runName", f"tuned_model {context.run_id[:8]}")
+    try:
+        result = tune_and_log(
+            splits,
+            data_version,
+            study_prefix=mlflow.model_name,
+            storage_url=tuning.storage,
+            journal_path=tuning.journal_path(),
+            plan=plan,
+            code_version=code_version(),
+            importance_rows=config.importance_rows,
+        )
+    except BaseException:
+        mlflow_tracking.end_run(status="FAILED")
+        raise
+    mlflow_tracking.end_run()
+    candidate, outcome = result.candidate, result.outcome
+    write_candidate(store, candidate)
+
+    history = outcome.history.copy()
+    history["this_run"] = history["number"].isin(outcome.new_trials)
+    metadata: dict[str, Any] = {
+        "mlflow_run": mlflow_run_link(mlflow, candidate.experiment_id, candidate.run_id),
+        "mlflow_run_id": candidate.run_id,
+        "model_uri": candidate.model_uri,
+        "study": outcome.study_name,
+        "optuna_storage": tuning.storage.split("://")[0] + "://…"
+        if tuning.storage
+        else str(tuning.journal_path()),
+        "training_data_version": data_version,
+        "code_version": candidate.code_version,
+        "best_validation_auc": outcome.best_value,
+        "best_trial": outcome.best_trial_number,
+        "best_params": outcome.best_params,
+        "best_iterations": outcome.best_iterations,
+        "trials_total": len(history),
+        "trials_complete": outcome.count("COMPLETE"),
+        "trials_pruned": outcome.count("PRUNED"),
+        "trials_this_run": len(outcome.new_trials),
+        "trials_pruned_this_run": outcome.count("PRUNED", new_only=True),
+        "trial_history": MetadataValue.md(history.round(4).to_markdown(index=False)),
+    }
+    if result.importances is not None:
+        metadata["permutation_importance"] = MetadataValue.md(
+            result.importances.head(15).to_markdown(index=False)
+        )
+    return MaterializeResult(data_version=DataVersion(candidate.version), metadata=metadata)

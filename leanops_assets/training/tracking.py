@@ -1,0 +1,175 @@
+"""MLflow tracking for tuning: the Dagster-linked parent run, one child run per Optuna trial.
+
+The parent run comes from dagster-mlflow: `mlflow_tracking_resource` starts (or, in a later step
+of the same Dagster run, re-activates) an MLflow run tagged `dagster_run_id`. It wraps
+dagster-mlflow's own resource class rather than configuring `dagster_mlflow.mlflow_tracking`
+directly, for three reasons:
+- its tracking URI and experiment come from `MlflowResource` at run time (LEANOPS_HOME is read
+  then, never at definition time), with no second copy of the settings;
+- the experiment is created first with `MlflowResource.artifact_location()`; dagster-mlflow's
+  `set_experiment` would otherwise create it with the SQLite store's default artifact root,
+  `./mlruns` under whatever the working directory is;
+- dagster-mlflow imports mlflow at module import (~3.5 s); here it is imported only when a step
+  that needs tracking starts.
+dagster-mlflow's `end_mlflow_on_run_finished` hook needs the resource key "mlflow", which this
+project gives to `MlflowResource`; `tuned_model` ends the parent run itself instead.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from dagster import InitResourceContext, MetadataValue, resource
+
+from leanops_assets.resources import MlflowResource
+from leanops_assets.settings import REPO_ROOT
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from optuna.trial import FrozenTrial
+
+TRACKING_RESOURCE_KEY = "mlflow_tracking"
+
+
+def configure_mlflow(settings: MlflowResource) -> str:
+    """Point the mlflow module at the project's stores; create the experiment if it is new.
+
+    Returns the experiment id.
+    """
+    import mlflow
+
+    mlflow.set_tracking_uri(settings.resolved_tracking_uri())
+    if settings.registry_uri:
+        mlflow.set_registry_uri(settings.registry_uri)
+    experiment = mlflow.get_experiment_by_name(settings.experiment)
+    if experiment is not None:
+        return experiment.experiment_id
+    return mlflow.create_experiment(
+        settings.experiment, artifact_location=settings.artifact_location()
+    )
+
+
+@resource(
+    required_resource_keys={"mlflow"},
+    description="dagster-mlflow run tracking: one MLflow run per Dagster run, tagged dagster_run_id.",
+)
+def mlflow_tracking_resource(context: InitResourceContext):
+    from dagster_mlflow.resources import MlFlow
+
+    settings: MlflowResource = context.resources.mlflow
+    configure_mlflow(settings)
+    config = {
+        "experiment_name": settings.experiment,
+        "mlflow_tracking_uri": settings.resolved_tracking_uri(),
+        "parent_run_id": None,
+        "mlflow_run_id": None,
+        "env": {},
+        "env_to_tag": None,
+        "extra_tags": {"leanops.code_version": code_version()},
+    }
+    tracker = MlFlow(
+        SimpleNamespace(
+            log=context.log,
+            dagster_run=context.dagster_run,
+            run_id=context.run_id,
+            resource_config=config,
+        )
+    )
+    yield tracker
+    tracker.cleanup_on_error()
+
+
+def _ui_base(settings: MlflowResource) -> str | None:
+    uri = settings.tracking_uri
+    return uri.rstrip("/") if uri.startswith(("http://", "https://")) else None
+
+
+def mlflow_run_link(settings: MlflowResource, experiment_id: str, run_id: str) -> MetadataValue:
+    """A link to the run in the MLflow UI when tracking goes to a server; else how to open it."""
+    base = _ui_base(settings)
+    if base:
+        return MetadataValue.url(f"{base}/#/experiments/{experiment_id}/runs/{run_id}")
+    uri = settings.resolved_tracking_uri()
+    return MetadataValue.text(
+        f"run {run_id} (experiment {experiment_id}); browse with: mlflow ui --backend-store-uri {uri}"
+    )
+
+
+def mlflow_model_version_link(settings: MlflowResource, name: str, version: str) -> MetadataValue:
+    base = _ui_base(settings)
+    if base:
+        return MetadataValue.url(f"{base}/#/models/{name}/versions/{version}")
+    uri = settings.resolved_tracking_uri()
+    return MetadataValue.text(
+        f"models:/{name}/{version}; browse with: mlflow ui --backend-store-uri {uri}"
+    )
+
+
+def code_version() -> str:
+    """The git commit of the code, "+dirty" if it has uncommitted changes; "unknown" outside git."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
+        )
+        if commit.returncode != 0:
+            return "unknown"
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    dirty = "+dirty" if status.returncode == 0 and status.stdout.strip() else ""
+    return commit.stdout.strip() + dirty
+
+
+def _millis(moment: Any) -> int | None:
+    return int(moment.timestamp() * 1000) if moment is not None else None
+
+
+class TrialRunLogger:
+    """Optuna callback: each finished trial becomes a child run of `parent_run_id`, with its
+    parameters, the validation AUC at every boosting step, its value and its state."""
+
+    def __init__(self, client: MlflowClient, experiment_id: str, parent_run_id: str, study: str):
+        self.client = client
+        self.experiment_id = experiment_id
+        self.parent_run_id = parent_run_id
+        self.study = study
+        self.run_ids: dict[int, str] = {}
+
+    def __call__(self, trial: FrozenTrial) -> None:
+        from mlflow.entities import Metric, Param
+
+        started = _millis(trial.datetime_start) or int(time.time() * 1000)
+        ended = _millis(trial.datetime_complete) or int(time.time() * 1000)
+        run = self.client.create_run(
+            self.experiment_id,
+            start_time=started,
+            run_name=f"trial-{trial.number:03d}",
+            tags={
+                "mlflow.parentRunId": self.parent_run_id,
+                "optuna.study": self.study,
+                "optuna.trial_number": str(trial.number),
+                "optuna.state": trial.state.name,
+            },
+        )
+        run_id = run.info.run_id
+        metrics = [
+            Metric("validation_auc", float(value), ended, int(step))
+            for step, value in sorted(trial.intermediate_values.items())
+        ]
+        if trial.value is not None:
+            metrics.append(Metric("value", float(trial.value), ended, 0))
+        params = [Param(key, str(value)) for key, value in trial.params.items()]
+        params += [Param(f"attr_{key}", str(value)) for key, value in trial.user_attrs.items()]
+        self.client.log_batch(run_id, metrics=metrics, params=params)
+        status = "FAILED" if trial.state.name == "FAIL" else "FINISHED"
+        self.client.set_terminated(run_id, status=status, end_time=ended)
+        self.run_ids[trial.number] = run_id

@@ -1,0 +1,66 @@
+"""Realistic feature partitions for training and registry tests, built with pandas from the real year.
+
+Only the schedule and route features are computed; every other feature column is left all-null, as
+the pipeline must tolerate. The Spark `flight_features` asset replaces this in integration tests.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from leanops_assets.features.schema import (
+    ALL_COLUMNS,
+    CATEGORICAL_FEATURES,
+    DATE_COLUMN,
+    NUMERIC_FEATURES,
+)
+from leanops_assets.ingestion.sources import bundled_day
+from leanops_assets.storage import Lake
+from leanops_assets.validation.derived import add_derived_columns
+
+
+def days_between(first: str, count: int) -> list[str]:
+    start = date.fromisoformat(first)
+    return [(start + timedelta(days=i)).isoformat() for i in range(count)]
+
+
+def handmade_feature_day(day: str) -> pd.DataFrame:
+    """One day of the feature table with a subset of features computed by hand, the rest null."""
+    raw = add_derived_columns(bundled_day("flights", day), day)
+    when = date.fromisoformat(day)
+    out = pd.DataFrame(
+        {"flight_id": raw["flight_id"], DATE_COLUMN: when, "is_late": raw["is_late"]}
+    )
+    out["carrier"] = raw["carrier"].astype(object)
+    out["origin"] = raw["origin"].astype(object)
+    out["dest"] = raw["dest"].astype(object)
+    out["route"] = (raw["origin"] + "-" + raw["dest"]).astype(object)
+    for column in CATEGORICAL_FEATURES:
+        if column not in out:
+            out[column] = pd.Series([None] * len(raw), dtype=object)
+    sched = raw["sched_dep_time"].astype("int64")
+    out["sched_dep_hour"] = (sched // 100).astype("float64")
+    out["sched_dep_minute_of_day"] = ((sched // 100) * 60 + sched % 100).astype("float64")
+    out["weekday"] = float(when.weekday())
+    out["month"] = float(when.month)
+    out["day_of_year"] = float(when.timetuple().tm_yday)
+    out["distance"] = raw["distance"].astype("float64")
+    out["origin_hour_scheduled_flights"] = (
+        raw.groupby(["origin", "hour"])["flight"].transform("size").astype("float64")
+    )
+    for column in NUMERIC_FEATURES:
+        if column not in out:
+            out[column] = np.nan
+    return out[ALL_COLUMNS].drop_duplicates("flight_id").reset_index(drop=True)
+
+
+def handmade_features(days: list[str]) -> dict[str, pd.DataFrame]:
+    return {day: handmade_feature_day(day) for day in days}
+
+
+def write_feature_days(lake: Lake, frames: dict[str, pd.DataFrame]) -> None:
+    for day, frame in frames.items():
+        lake.write_partition("features", "flights", day, frame)
