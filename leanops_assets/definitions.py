@@ -18,9 +18,15 @@ daily_pipeline = define_asset_job(
     description="One day: land raw flights and weather, validate, and everything downstream of them.",
 )
 
+reference_data = define_asset_job(
+    "reference_data",
+    selection=["planes"],
+    description="Reference tables that are not partitioned by day.",
+)
+
 defs = Definitions(
     assets=[raw_flights, raw_weather, planes, validated_flights],
-    jobs=[daily_pipeline],
+    jobs=[daily_pipeline, reference_data],
     resources={
         "lake": LakeResource(),
         "source": FlightsSourceResource(),

@@ -126,13 +126,15 @@ def validate_partition(raw: pd.DataFrame, contract: Contract, day: str) -> Valid
         extra=[c for c in raw.columns if c not in contract.columns],
     )
     typed = pd.DataFrame(index=raw.index)
+    cast_failed: dict[str, set[int]] = {}
     for name, spec in contract.columns.items():
         if name not in raw.columns:
             continue
         if not _declared_type_matches(raw[name], spec):
             schema.wrong_type[name] = f"{raw[name].dtype} (contract: {spec.type})"
         typed[name], failed = _cast(raw[name], spec)
-        flag(np.flatnonzero(failed.to_numpy()), f"type: {name} is not {spec.type}")
+        cast_failed[name] = set(np.flatnonzero(failed.to_numpy()).tolist())
+        flag(cast_failed[name], f"type: {name} is not {spec.type}")
     for name in schema.missing:
         flag(range(len(raw)), f"schema: missing column {name}")
 
@@ -146,7 +148,12 @@ def validate_partition(raw: pd.DataFrame, contract: Contract, day: str) -> Valid
         for verdict in run_row_expectations(ge_frame, contract):
             if not verdict.success:
                 rule = _RULE_NAMES.get(verdict.expectation, verdict.expectation)
-                flag(verdict.unexpected_rows, f"{rule}: {verdict.column}")
+                # a value that failed its cast is null now: its type reason already says why
+                already = cast_failed.get(verdict.column, set())
+                flag(
+                    [r for r in verdict.unexpected_rows if r not in already],
+                    f"{rule}: {verdict.column}",
+                )
         typed = typed.drop(columns=[ROW_ID])
 
         row_day = pd.to_datetime(

@@ -54,7 +54,10 @@ def _validation_definition(contract: Contract) -> Any:
     if key in _DEFINITIONS:
         return _DEFINITIONS[key]
 
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch = (
         context.data_sources.add_pandas(f"{contract.name}_source")
         .add_dataframe_asset(f"{contract.name}_partition")
