@@ -51,12 +51,14 @@ def test_materializing_twice_is_byte_identical_with_the_same_data_version(leanop
     first_bytes = path.read_bytes()
     second = _run([raw_flights], FlightsSourceResource(), instance=instance)
     assert path.read_bytes() == first_bytes
-    version = lambda r: r.get_asset_materialization_events()[
+    assert _data_version(first) == _data_version(second)
+
+
+def _data_version(result):
+    materialization = result.get_asset_materialization_events()[
         0
-    ].event_specific_data.materialization.tags[  # noqa: E731
-        "dagster/data_version"
-    ]
-    assert version(first) == version(second)
+    ].event_specific_data.materialization
+    return materialization.tags["dagster/data_version"]
 
 
 def test_planes_reference_table(leanops_home):
