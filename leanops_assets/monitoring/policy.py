@@ -1,0 +1,231 @@
+"""The drift retraining policy as a pure function: day statuses + state + policy -> decision.
+
+A day breaches when its drift share is over the threshold or its live AUC is under the floor.
+A retrain is requested when the newest reported day closes a run of `consecutive_days` breaching
+partition days (a missing day breaks the run), outside `cooldown_days` partition days after the
+trigger day of the last successful retrain.
+
+One retrain per trigger: a request is identified by its trigger day and attempt, and its run key
+"retrain-<trigger day>-<attempt>" is what Dagster de-duplicates on. While that run is queued or
+running nothing new is requested; when it failed and the same breaching run of days still holds,
+the trigger is retried as attempt + 1; when it succeeded, its trigger day starts the cooldown.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from enum import Enum
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    drift_share_threshold: float
+    live_auc_floor: float
+    consecutive_days: int
+    cooldown_days: int
+
+    def __post_init__(self) -> None:
+        if self.consecutive_days < 1:
+            raise ValueError(f"consecutive_days must be at least 1, got {self.consecutive_days}")
+        if self.cooldown_days < 0:
+            raise ValueError(f"cooldown_days must not be negative, got {self.cooldown_days}")
+
+
+@dataclass(frozen=True)
+class DayStatus:
+    drift_share: float
+    live_auc: float | None = None
+
+    def breaches(self, policy: PolicyConfig) -> list[str]:
+        """Why this day breaches the policy; empty when it does not."""
+        reasons = []
+        if self.drift_share > policy.drift_share_threshold:
+            reasons.append(
+                f"drift share {self.drift_share:.3f} > {policy.drift_share_threshold:.3f}"
+            )
+        if self.live_auc is not None and self.live_auc < policy.live_auc_floor:
+            reasons.append(f"live AUC {self.live_auc:.3f} < floor {policy.live_auc_floor:.3f}")
+        return reasons
+
+    def describe(self) -> str:
+        auc = "unknown" if self.live_auc is None else f"{self.live_auc:.3f}"
+        return f"drift share {self.drift_share:.3f}, live AUC {auc}"
+
+
+class RunOutcome(Enum):
+    NOT_FOUND = "not_found"  # requested, but no run with the run key exists (yet)
+    IN_PROGRESS = "in_progress"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # failed or canceled
+
+
+@dataclass(frozen=True)
+class RetrainRequest:
+    trigger_day: str
+    attempt: int
+
+    @property
+    def run_key(self) -> str:
+        return f"retrain-{self.trigger_day}-{self.attempt}"
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    days: dict[str, DayStatus] = field(default_factory=dict)
+    last_request: RetrainRequest | None = None
+    last_retrain_day: str | None = None  # trigger day of the last retrain known to have succeeded
+
+    def with_days(self, statuses: dict[str, DayStatus]) -> PolicyState:
+        return replace(self, days={**self.days, **statuses})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "days": {
+                day: {"drift_share": s.drift_share, "live_auc": s.live_auc}
+                for day, s in sorted(self.days.items())
+            },
+            "last_request": (
+                None
+                if self.last_request is None
+                else {
+                    "trigger_day": self.last_request.trigger_day,
+                    "attempt": self.last_request.attempt,
+                }
+            ),
+            "last_retrain_day": self.last_retrain_day,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PolicyState:
+        request = data.get("last_request")
+        return cls(
+            days={
+                day: DayStatus(float(s["drift_share"]), _opt_float(s.get("live_auc")))
+                for day, s in data.get("days", {}).items()
+            },
+            last_request=(
+                None
+                if request is None
+                else RetrainRequest(str(request["trigger_day"]), int(request["attempt"]))
+            ),
+            last_retrain_day=data.get("last_retrain_day"),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> PolicyState:
+        return cls() if not text else cls.from_dict(json.loads(text))
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class Decision:
+    request: RetrainRequest | None
+    reason: str
+    state: PolicyState
+
+
+def breaching_streak(days: dict[str, DayStatus], policy: PolicyConfig) -> list[str]:
+    """The consecutive breaching partition days ending at the newest day, oldest first."""
+    if not days:
+        return []
+    newest = date.fromisoformat(max(days))
+    streak: list[str] = []
+    current = newest
+    while (status := days.get(current.isoformat())) is not None and status.breaches(policy):
+        streak.append(current.isoformat())
+        current -= timedelta(days=1)
+    return list(reversed(streak))
+
+
+def _days_between(first: str, last: str) -> int:
+    return (date.fromisoformat(last) - date.fromisoformat(first)).days
+
+
+def decide(state: PolicyState, last_outcome: RunOutcome | None, policy: PolicyConfig) -> Decision:
+    """What the sensor should do now. `last_outcome` is the state of `state.last_request`'s run."""
+    request = state.last_request
+    if request is not None and last_outcome is None:
+        raise ValueError(
+            f"the outcome of the last request {request.run_key} is needed to decide; look it up"
+        )
+    if request is not None and last_outcome is RunOutcome.SUCCEEDED:
+        state = replace(state, last_retrain_day=request.trigger_day)
+
+    if request is not None and last_outcome is RunOutcome.IN_PROGRESS:
+        return Decision(None, f"retrain {request.run_key} is still queued or running", state)
+    if request is not None and last_outcome is RunOutcome.NOT_FOUND:
+        # Dagster launches at most one run per run key, so asking again cannot start a second.
+        return Decision(
+            request,
+            f"retrain {request.run_key} was requested but has no run yet; requesting again",
+            state,
+        )
+
+    if not state.days:
+        return Decision(None, "no drift_report materializations have been reported yet", state)
+    newest = max(state.days)
+    newest_status = state.days[newest]
+    streak = breaching_streak(state.days, policy)
+    if not streak:
+        return Decision(
+            None,
+            f"newest day {newest} is within policy ({newest_status.describe()}; drift share "
+            f"threshold {policy.drift_share_threshold:.3f}, AUC floor {policy.live_auc_floor:.3f})",
+            state,
+        )
+    why = "; ".join(newest_status.breaches(policy))
+    if len(streak) < policy.consecutive_days:
+        return Decision(
+            None,
+            f"newest day {newest} breaches ({why}) but only {len(streak)} of "
+            f"{policy.consecutive_days} consecutive days do",
+            state,
+        )
+
+    if (
+        request is not None
+        and last_outcome is RunOutcome.FAILED
+        and request.trigger_day >= streak[0]
+    ):
+        retry = RetrainRequest(request.trigger_day, request.attempt + 1)
+        return Decision(
+            retry,
+            f"retrain {request.run_key} failed and the drift that triggered it persists "
+            f"through {newest} ({why}); retrying as {retry.run_key}",
+            replace(state, last_request=retry),
+        )
+    if request is not None and newest <= request.trigger_day:
+        return Decision(
+            None,
+            f"retrain {request.run_key} already answered the trigger on {request.trigger_day}; "
+            f"no newer day has been reported",
+            state,
+        )
+    if state.last_retrain_day is not None:
+        since = _days_between(state.last_retrain_day, newest)
+        if since < policy.cooldown_days:
+            allowed = date.fromisoformat(state.last_retrain_day) + timedelta(
+                days=policy.cooldown_days
+            )
+            return Decision(
+                None,
+                f"{newest} breaches ({why}) for {len(streak)} consecutive days, but the last "
+                f"retrain (trigger {state.last_retrain_day}) is {since} of {policy.cooldown_days} "
+                f"cooldown days ago; the next one may start from {allowed.isoformat()}",
+                state,
+            )
+    new = RetrainRequest(newest, 1)
+    return Decision(
+        new,
+        f"{len(streak)} consecutive days breach the policy ({streak[0]} to {newest}; {why})",
+        replace(state, last_request=new),
+    )
