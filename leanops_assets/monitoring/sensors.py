@@ -1,0 +1,179 @@
+"""The drift retraining sensor: reads drift_report materializations, applies the policy."""
+
+import json
+from typing import Any
+
+from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterInstance,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    RunsFilter,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
+
+from leanops_assets.monitoring.policy import (
+    DayStatus,
+    PolicyConfig,
+    PolicyState,
+    RunOutcome,
+    decide,
+)
+from leanops_assets.resources import MonitoringPolicy
+
+DRIFT_REPORT_KEY = AssetKey("drift_report")
+RETRAINING_JOB_NAME = "retraining_job"
+SENSOR_NAME = "drift_retraining_sensor"
+RUN_KEY_TAG = "dagster/run_key"
+SENSOR_NAME_TAG = "dagster/sensor_name"
+TRIGGER_DAY_TAG = "leanops/drift_trigger_day"
+ATTEMPT_TAG = "leanops/drift_trigger_attempt"
+
+_FAILED = {DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+_PAGE = 200
+
+
+def policy_config(policy: MonitoringPolicy) -> PolicyConfig:
+    return PolicyConfig(
+        drift_share_threshold=policy.drift_share_threshold,
+        live_auc_floor=policy.live_auc_floor,
+        consecutive_days=policy.consecutive_days,
+        cooldown_days=policy.cooldown_days,
+    )
+
+
+def parse_cursor(cursor: str | None) -> tuple[int | None, PolicyState]:
+    """(storage id of the last materialization read, policy state) from the JSON cursor."""
+    if not cursor:
+        return None, PolicyState()
+    data = json.loads(cursor)
+    return data.get("after_storage_id"), PolicyState.from_dict(data["state"])
+
+
+def format_cursor(after_storage_id: int | None, state: PolicyState) -> str:
+    return json.dumps(
+        {"after_storage_id": after_storage_id, "state": state.to_dict()}, sort_keys=True
+    )
+
+
+def read_day_statuses(
+    instance: DagsterInstance, after_storage_id: int | None, log: Any = None
+) -> tuple[dict[str, DayStatus], int | None]:
+    """Statuses of the days materialized since `after_storage_id`; the latest event of a day wins."""
+    statuses: dict[str, DayStatus] = {}
+    cursor = None
+    while True:
+        result = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=DRIFT_REPORT_KEY, after_storage_id=after_storage_id),
+            limit=_PAGE,
+            cursor=cursor,
+            ascending=True,
+        )
+        for record in result.records:
+            after_storage_id = record.storage_id
+            materialization = record.asset_materialization
+            if materialization is None or materialization.partition is None:
+                continue
+            metadata = materialization.metadata
+            if "drift_share" not in metadata:
+                if log is not None:
+                    log.warning(
+                        f"drift_report partition {materialization.partition} (storage id "
+                        f"{record.storage_id}) has no drift_share metadata; ignored"
+                    )
+                continue
+            auc = metadata.get("live_auc")
+            statuses[materialization.partition] = DayStatus(
+                drift_share=float(metadata["drift_share"].value),
+                live_auc=None if auc is None or auc.value is None else float(auc.value),
+            )
+        if not result.has_more:
+            return statuses, after_storage_id
+        cursor = result.cursor
+
+
+def run_outcome(
+    instance: DagsterInstance, run_key: str, sensor_name: str = SENSOR_NAME
+) -> RunOutcome:
+    """The state of the latest run launched for `run_key` by this sensor."""
+    runs = instance.get_runs(
+        filters=RunsFilter(tags={RUN_KEY_TAG: run_key, SENSOR_NAME_TAG: sensor_name}), limit=1
+    )
+    if not runs:
+        return RunOutcome.NOT_FOUND
+    status = runs[0].status
+    if status == DagsterRunStatus.SUCCESS:
+        return RunOutcome.SUCCEEDED
+    if status in _FAILED:
+        return RunOutcome.FAILED
+    return RunOutcome.IN_PROGRESS
+
+
+def evaluate(
+    instance: DagsterInstance,
+    cursor: str | None,
+    policy: PolicyConfig,
+    sensor_name: str = SENSOR_NAME,
+    log: Any = None,
+) -> SensorResult:
+    """One tick: read new drift_report days, look up the last request's run, apply the policy."""
+    after_storage_id, state = parse_cursor(cursor)
+    statuses, after_storage_id = read_day_statuses(instance, after_storage_id, log)
+    state = state.with_days(statuses)
+    outcome = (
+        None
+        if state.last_request is None
+        else run_outcome(instance, state.last_request.run_key, sensor_name)
+    )
+    decision = decide(state, outcome, policy)
+    new_cursor = format_cursor(after_storage_id, decision.state)
+    if decision.request is None:
+        return SensorResult(skip_reason=decision.reason, cursor=new_cursor)
+    request = decision.request
+    return SensorResult(
+        run_requests=[
+            RunRequest(
+                run_key=request.run_key,
+                tags={
+                    TRIGGER_DAY_TAG: request.trigger_day,
+                    ATTEMPT_TAG: str(request.attempt),
+                    "leanops/drift_trigger_reason": decision.reason[:250],
+                },
+            )
+        ],
+        cursor=new_cursor,
+    )
+
+
+def build_drift_retraining_sensor(
+    job: Any = None,
+    name: str = SENSOR_NAME,
+    minimum_interval_seconds: int = 60,
+) -> SensorDefinition:
+    """The sensor requesting `job` (default: the job named retraining_job) when drift says so.
+
+    It takes the MonitoringPolicy resource under the key `monitoring_policy`.
+    """
+    target = {"job": job} if job is not None else {"job_name": RETRAINING_JOB_NAME}
+
+    @sensor(
+        name=name,
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Requests retraining when drift_report breaches the monitoring policy for "
+        "consecutive days, outside the cooldown; one retrain per trigger, failed ones retried.",
+        **target,
+    )
+    def drift_retraining_sensor(
+        context: SensorEvaluationContext, monitoring_policy: MonitoringPolicy
+    ) -> SensorResult:
+        return evaluate(
+            context.instance, context.cursor, policy_config(monitoring_policy), name, context.log
+        )
+
+    return drift_retraining_sensor

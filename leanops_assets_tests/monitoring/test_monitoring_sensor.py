@@ -1,0 +1,152 @@
+"""The drift retraining sensor against a real (temporary) Dagster instance and real events."""
+
+import json
+
+import pytest
+from dagster import (
+    AssetMaterialization,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    SensorResult,
+    build_sensor_context,
+)
+from dagster._core.utils import make_new_run_id
+
+from leanops_assets.monitoring.sensors import (
+    ATTEMPT_TAG,
+    RUN_KEY_TAG,
+    SENSOR_NAME,
+    SENSOR_NAME_TAG,
+    TRIGGER_DAY_TAG,
+    build_drift_retraining_sensor,
+    format_cursor,
+    parse_cursor,
+)
+from leanops_assets.resources import MonitoringPolicy
+
+POLICY = MonitoringPolicy(
+    drift_share_threshold=0.3, live_auc_floor=0.65, consecutive_days=2, cooldown_days=7
+)
+
+
+@pytest.fixture
+def instance(leanops_home):
+    with DagsterInstance.get() as instance:
+        yield instance
+
+
+def report_day(instance: DagsterInstance, day: str, drift_share: float, live_auc: float | None):
+    metadata = {"drift_share": drift_share}
+    if live_auc is not None:
+        metadata["live_auc"] = live_auc
+    instance.report_runless_asset_event(
+        AssetMaterialization(asset_key="drift_report", partition=day, metadata=metadata)
+    )
+
+
+def add_run(instance: DagsterInstance, run_key: str, status: DagsterRunStatus) -> None:
+    instance.add_run(
+        DagsterRun(
+            job_name="retraining_job",
+            run_id=make_new_run_id(),
+            status=status,
+            tags={RUN_KEY_TAG: run_key, SENSOR_NAME_TAG: SENSOR_NAME},
+        )
+    )
+
+
+def tick(instance: DagsterInstance, cursor: str | None) -> SensorResult:
+    sensor = build_drift_retraining_sensor()
+    context = build_sensor_context(
+        instance=instance, cursor=cursor, resources={"monitoring_policy": POLICY}
+    )
+    result = sensor(context)
+    assert isinstance(result, SensorResult)
+    return result
+
+
+def run_keys(result: SensorResult) -> list[str]:
+    return [request.run_key for request in result.run_requests or []]
+
+
+def test_sensor_definition():
+    sensor = build_drift_retraining_sensor()
+    assert sensor.name == "drift_retraining_sensor"
+    assert sensor.default_status == DefaultSensorStatus.RUNNING
+    assert sensor.job_name == "retraining_job"
+    assert "monitoring_policy" in sensor.required_resource_keys
+
+
+def test_no_materializations_skip_with_a_reason(instance):
+    result = tick(instance, None)
+    assert run_keys(result) == []
+    assert "no drift_report materializations" in result.skip_reason.skip_message
+
+
+def test_drift_on_consecutive_days_requests_one_retrain_and_retries_a_failed_one(instance):
+    report_day(instance, "2013-03-01", 0.1, 0.72)
+    report_day(instance, "2013-03-02", 0.45, 0.70)
+    first = tick(instance, None)
+    assert run_keys(first) == []
+    assert "1 of 2 consecutive days" in first.skip_reason.skip_message
+
+    # A re-materialization of a day replaces its status: the latest event of a day wins.
+    report_day(instance, "2013-03-01", 0.5, 0.72)
+    second = tick(instance, first.cursor)
+    assert run_keys(second) == ["retrain-2013-03-02-1"]
+    request = second.run_requests[0]
+    assert request.tags[TRIGGER_DAY_TAG] == "2013-03-02"
+    assert request.tags[ATTEMPT_TAG] == "1"
+
+    # The daemon launched it; it is running: nothing new, even as drift goes on.
+    add_run(instance, "retrain-2013-03-02-1", DagsterRunStatus.STARTED)
+    report_day(instance, "2013-03-03", 0.6, 0.70)
+    third = tick(instance, second.cursor)
+    assert run_keys(third) == []
+    assert "still queued or running" in third.skip_reason.skip_message
+
+    # It failed: the same trigger is tried again under a new run key.
+    add_run(instance, "retrain-2013-03-02-1", DagsterRunStatus.FAILURE)
+    fourth = tick(instance, third.cursor)
+    assert run_keys(fourth) == ["retrain-2013-03-02-2"]
+
+    # The retry succeeded: the cooldown holds even though drift continues.
+    add_run(instance, "retrain-2013-03-02-2", DagsterRunStatus.SUCCESS)
+    report_day(instance, "2013-03-04", 0.6, 0.70)
+    fifth = tick(instance, fourth.cursor)
+    assert run_keys(fifth) == []
+    assert "cooldown" in fifth.skip_reason.skip_message
+    assert parse_cursor(fifth.cursor)[1].last_retrain_day == "2013-03-02"
+
+
+def test_weak_live_auc_alone_triggers(instance):
+    report_day(instance, "2013-05-10", 0.05, 0.60)
+    report_day(instance, "2013-05-11", 0.05, 0.61)
+    assert run_keys(tick(instance, None)) == ["retrain-2013-05-11-1"]
+
+
+def test_a_request_whose_run_never_appeared_is_requested_again_with_the_same_key(instance):
+    report_day(instance, "2013-03-01", 0.5, None)
+    report_day(instance, "2013-03-02", 0.5, None)
+    first = tick(instance, None)
+    again = tick(instance, first.cursor)
+    assert run_keys(first) == run_keys(again) == ["retrain-2013-03-02-1"]
+
+
+def test_cursor_survives_a_restart_and_reads_only_new_events(instance):
+    report_day(instance, "2013-03-01", 0.5, 0.7)
+    first = tick(instance, None)
+    after_storage_id, state = parse_cursor(first.cursor)
+    assert after_storage_id is not None
+    assert set(state.days) == {"2013-03-01"}
+    assert json.loads(first.cursor)["state"]["days"]["2013-03-01"]["drift_share"] == 0.5
+    assert format_cursor(after_storage_id, state) == first.cursor
+
+    # A fresh sensor object (as after a daemon restart) continues from the stored cursor.
+    report_day(instance, "2013-03-02", 0.5, 0.7)
+    second = tick(instance, first.cursor)
+    assert run_keys(second) == ["retrain-2013-03-02-1"]
+    assert parse_cursor(second.cursor)[0] > after_storage_id
+    assert set(parse_cursor(second.cursor)[1].days) == {"2013-03-01", "2013-03-02"}
