@@ -1,0 +1,290 @@
+"""Flight features in PySpark: one function for training and scoring, point-in-time correct.
+
+`build_flight_features` turns validated flights (the target days plus the look-back days before
+them), the target days' weather and the planes table into exactly `schema.ALL_COLUMNS`, one row
+per flight of the target days, sorted by flight id.
+
+Point in time: for a flight on day D,
+- schedule, route, plane and origin-hour counts come from D's schedule, which is known in advance;
+- weather is the observation at the origin in the scheduled departure hour;
+- rolling late and cancel rates use only flights of the `lookback_days` days strictly before D,
+  so neither D's labels nor D's post-event columns (dep_time, arr_delay, ...) reach a feature.
+Every target day uses its own window, so a range of days gives exactly what the days give
+one at a time.
+
+Rates are smoothed toward the window's overall rate, as if each key had `PRIOR_FLIGHTS` more
+flights at that rate: (events + PRIOR_FLIGHTS * prior) / (flights + PRIOR_FLIGHTS). A key with no
+flight in the window (a new route, an unknown or missing tail number) gets the overall rate.
+When the window holds no flight at all (the first day of the data) every rate is null.
+Categorical features are null when unknown (a tail number not in the planes table).
+Weekday is Monday 0 .. Sunday 6; days_to_nearest_holiday is the absolute distance in days to
+the closest US federal holiday (before or after).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from leanops_assets.features.schema import (
+    ALL_COLUMNS,
+    CATEGORICAL_FEATURES,
+    DATE_COLUMN,
+    ID_COLUMN,
+    LABEL_COLUMN,
+    NUMERIC_FEATURES,
+)
+from leanops_assets.storage import check_day
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+DEFAULT_LOOKBACK_DAYS = 7
+PRIOR_FLIGHTS = 10.0
+# Bump when the features change, so Dagster marks older partitions as produced by other code.
+FEATURES_CODE_VERSION = "1"
+
+WEATHER_COLUMNS = [
+    "temp",
+    "dewp",
+    "humid",
+    "wind_dir",
+    "wind_speed",
+    "wind_gust",
+    "precip",
+    "pressure",
+    "visib",
+]
+# Keys of the rolling rates: feature prefix -> column of the flight.
+RATE_KEYS = {"carrier": "carrier", "origin": "origin", "route": "route", "tailnum": "tailnum"}
+
+
+def holiday_distances(days: list[date]) -> dict[date, int]:
+    """Days from each day to the nearest US federal holiday, computed offline with pandas."""
+    if not days:
+        return {}
+    from pandas.tseries.holiday import USFederalHolidayCalendar
+
+    start = date(min(days).year - 1, 1, 1)
+    end = date(max(days).year + 1, 12, 31)
+    holidays = USFederalHolidayCalendar().holidays(start=start, end=end)
+    result = {}
+    for day in days:
+        gaps = (holidays - pd.Timestamp(day)).days
+        result[day] = int(abs(gaps).min())
+    return result
+
+
+def _targets_frame(spark, target_dates: list[date]) -> DataFrame:
+    """target_date and days_to_nearest_holiday, built from Arrow (no Python worker needed)."""
+    import pyarrow as pa
+
+    distances = holiday_distances(target_dates)
+    table = pa.table(
+        {
+            "target_date": pa.array(target_dates, pa.date32()),
+            "days_to_nearest_holiday": pa.array(
+                [float(distances[day]) for day in target_dates], pa.float64()
+            ),
+        }
+    )
+    return spark.createDataFrame(table)
+
+
+def _smoothed(events: Column, flights: Column, prior: Column) -> Column:
+    from pyspark.sql import functions as F
+
+    rate = (events + F.lit(PRIOR_FLIGHTS) * prior) / (flights + F.lit(PRIOR_FLIGHTS))
+    return F.when(prior.isNull(), F.lit(None).cast("double")).otherwise(rate)
+
+
+def _rolling_rates(history: DataFrame, targets: DataFrame, lookback_days: int) -> DataFrame:
+    """Per target day and key: late and cancel counts over the days [D - lookback, D - 1].
+
+    Returns target_date, key_kind, key, flights, late, cancelled; key_kind "all" holds the
+    window's totals (key null), used as the prior.
+    """
+    from pyspark.sql import functions as F
+
+    keys = [
+        F.struct(F.lit(kind).alias("key_kind"), F.col(column).cast("string").alias("key"))
+        for kind, column in RATE_KEYS.items()
+    ]
+    keys.append(F.struct(F.lit("all").alias("key_kind"), F.lit(None).cast("string").alias("key")))
+    # One row per flight and key kind; a flight without a key value (no tail number) counts
+    # only toward the window's totals.
+    stacked = (
+        history.select(DATE_COLUMN, "late", "cancelled", F.explode(F.array(*keys)).alias("k"))
+        .select(DATE_COLUMN, "late", "cancelled", "k.key_kind", "k.key")
+        .where(F.col("key").isNotNull() | (F.col("key_kind") == "all"))
+    )
+    daily = stacked.groupBy(DATE_COLUMN, "key_kind", "key").agg(
+        F.count(F.lit(1)).alias("flights"),
+        F.sum("late").alias("late"),
+        F.sum("cancelled").alias("cancelled"),
+    )
+    in_window = (F.col(DATE_COLUMN) < F.col("target_date")) & (
+        F.col(DATE_COLUMN) >= F.date_sub(F.col("target_date"), lookback_days)
+    )
+    return (
+        daily.join(F.broadcast(targets.select("target_date")), in_window)
+        .groupBy("target_date", "key_kind", "key")
+        .agg(
+            F.sum("flights").alias("flights"),
+            F.sum("late").alias("late"),
+            F.sum("cancelled").alias("cancelled"),
+        )
+    )
+
+
+def _add_rates(flights: DataFrame, windows: DataFrame) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    totals = windows.where(F.col("key_kind") == "all").select(
+        F.col("target_date").alias(DATE_COLUMN),
+        (F.col("late") / F.col("flights")).alias("prior_late"),
+        (F.col("cancelled") / F.col("flights")).alias("prior_cancel"),
+    )
+    out = flights.join(F.broadcast(totals), DATE_COLUMN, "left")
+    for prefix, column in RATE_KEYS.items():
+        counts = windows.where(F.col("key_kind") == prefix).select(
+            F.col("target_date").alias(DATE_COLUMN),
+            F.col("key").alias(column),
+            F.col("flights").alias("_n"),
+            F.col("late").alias("_late"),
+            F.col("cancelled").alias("_cancelled"),
+        )
+        out = out.join(F.broadcast(counts), [DATE_COLUMN, column], "left")
+        n = F.coalesce(F.col("_n"), F.lit(0))
+        out = (
+            out.withColumn(
+                f"{prefix}_late_rate",
+                _smoothed(F.coalesce(F.col("_late"), F.lit(0)), n, F.col("prior_late")),
+            )
+            .withColumn(
+                f"{prefix}_cancel_rate",
+                _smoothed(F.coalesce(F.col("_cancelled"), F.lit(0)), n, F.col("prior_cancel")),
+            )
+            .drop("_n", "_late", "_cancelled")
+        )
+    return out
+
+
+def build_flight_features(
+    flights: DataFrame,
+    weather: DataFrame,
+    planes: DataFrame,
+    target_days: list[str],
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+) -> DataFrame:
+    """Features of every flight of `target_days`, columns `ALL_COLUMNS`, sorted by flight id.
+
+    flights: validated flights covering the target days and the `lookback_days` days before the
+    earliest one (days before the data starts are simply absent). weather: hourly weather for
+    the target days (origin, time_hour, ...). planes: the planes reference table.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    if lookback_days < 1:
+        raise ValueError(f"lookback_days must be at least 1, got {lookback_days}")
+    target_dates = sorted({date.fromisoformat(check_day(day)) for day in target_days})
+    if not target_dates:
+        raise ValueError("target_days is empty: name at least one day (YYYY-MM-DD)")
+    spark = flights.sparkSession
+    targets = _targets_frame(spark, target_dates)
+    earliest = target_dates[0] - timedelta(days=lookback_days)
+
+    base = flights.select(
+        F.col(ID_COLUMN).cast("string").alias(ID_COLUMN),
+        F.col(DATE_COLUMN).cast("date").alias(DATE_COLUMN),
+        F.col(LABEL_COLUMN).cast("long").alias(LABEL_COLUMN),
+        F.col("carrier").cast("string").alias("carrier"),
+        F.col("origin").cast("string").alias("origin"),
+        F.col("dest").cast("string").alias("dest"),
+        F.col("tailnum").cast("string").alias("tailnum"),
+        F.col("sched_dep_time").cast("long").alias("sched_dep_time"),
+        F.col("distance").cast("double").alias("distance"),
+        F.col("time_hour").cast("string").alias("time_hour"),
+        F.col("dep_time").isNull().cast("long").alias("cancelled"),
+    ).withColumn("route", F.concat_ws("-", "origin", "dest"))
+
+    history = base.where(
+        (F.col(DATE_COLUMN) >= F.lit(earliest)) & (F.col(DATE_COLUMN) < F.lit(target_dates[-1]))
+    ).select(DATE_COLUMN, *RATE_KEYS.values(), F.col(LABEL_COLUMN).alias("late"), "cancelled")
+    # Small (target days x keys) and read five times below: computed once, kept on the executors.
+    windows = _rolling_rates(history, targets, lookback_days).localCheckpoint(eager=True)
+
+    day_targets = targets.withColumnRenamed("target_date", DATE_COLUMN)
+    hour = F.floor(F.col("sched_dep_time") / 100)
+    origin_hour = Window.partitionBy(DATE_COLUMN, "origin", "sched_dep_hour")
+    scheduled = (
+        base.drop("cancelled")
+        .join(F.broadcast(day_targets), DATE_COLUMN)
+        .withColumn("sched_dep_hour", hour.cast("double"))
+        .withColumn(
+            "sched_dep_minute_of_day", (hour * 60 + F.col("sched_dep_time") % 100).cast("double")
+        )
+        .withColumn("weekday", ((F.dayofweek(DATE_COLUMN) + 5) % 7).cast("double"))
+        .withColumn("month", F.month(DATE_COLUMN).cast("double"))
+        .withColumn("day_of_year", F.dayofyear(DATE_COLUMN).cast("double"))
+        .withColumn("origin_hour_scheduled_flights", F.count(F.lit(1)).over(origin_hour))
+    )
+
+    plane_rank = Window.partitionBy("tailnum").orderBy(
+        F.col("year").desc_nulls_last(), "type", "manufacturer", "seats", "engines"
+    )
+    plane_rows = (
+        planes.select(
+            F.col("tailnum").cast("string").alias("tailnum"),
+            F.col("year").cast("double").alias("year"),
+            F.col("type").cast("string").alias("type"),
+            F.col("manufacturer").cast("string").alias("manufacturer"),
+            F.col("seats").cast("double").alias("seats"),
+            F.col("engines").cast("double").alias("engines"),
+        )
+        .where(F.col("tailnum").isNotNull())
+        .withColumn("_rank", F.row_number().over(plane_rank))
+        .where(F.col("_rank") == 1)
+        .select(
+            "tailnum",
+            F.col("year").alias("plane_year"),
+            F.col("type").alias("plane_type"),
+            F.col("manufacturer").alias("plane_manufacturer"),
+            F.col("seats").alias("plane_seats"),
+            F.col("engines").alias("plane_engines"),
+        )
+    )
+    weather_rows = weather.select(
+        F.col("origin").cast("string").alias("origin"),
+        F.col("time_hour").cast("string").alias("time_hour"),
+        *[F.col(name).cast("double").alias(name) for name in WEATHER_COLUMNS],
+    )
+    # One observation per origin and hour; should a source repeat an hour, average the repeats.
+    weather_hourly = weather_rows.groupBy("origin", "time_hour").agg(
+        *[F.avg(name).alias(name) for name in WEATHER_COLUMNS]
+    )
+
+    joined = (
+        scheduled.join(F.broadcast(plane_rows), "tailnum", "left")
+        .withColumn("plane_age", F.year(DATE_COLUMN).cast("double") - F.col("plane_year"))
+        .join(weather_hourly, ["origin", "time_hour"], "left")
+    )
+    with_rates = _add_rates(joined, windows)
+
+    casts = [
+        F.col(ID_COLUMN).cast("string"),
+        F.col(DATE_COLUMN).cast("date"),
+        F.col(LABEL_COLUMN).cast("long"),
+        *[F.col(name).cast("string").alias(name) for name in CATEGORICAL_FEATURES],
+        *[F.col(name).cast("double").alias(name) for name in NUMERIC_FEATURES],
+    ]
+    # One sorted partition: a feature day is a few thousand rows, and this needs no sampling job.
+    return (
+        with_rates.select(*casts)
+        .select(*ALL_COLUMNS)
+        .repartition(1)
+        .sortWithinPartitions(ID_COLUMN)
+    )

@@ -1,0 +1,178 @@
+"""Reading the feature inputs from the lake and writing feature partitions back, one per day.
+
+Inputs are read with pyarrow, cast to fixed schemas and handed to Spark as Arrow tables, so a
+day whose column happens to be all null (typed null by pandas) cannot change a type downstream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from leanops_assets.features.build import DEFAULT_LOOKBACK_DAYS, WEATHER_COLUMNS
+from leanops_assets.features.schema import (
+    ALL_COLUMNS,
+    CATEGORICAL_FEATURES,
+    DATE_COLUMN,
+    ID_COLUMN,
+    LABEL_COLUMN,
+    NUMERIC_FEATURES,
+)
+from leanops_assets.storage import Lake, WrittenFile, check_day
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+# The first day the data can hold: look-back days before it are absent, not missing.
+HISTORY_START = "2013-01-01"
+FEATURES_STAGE, FEATURES_DATASET = "features", "flights"
+
+FLIGHTS_INPUT_SCHEMA = pa.schema(
+    [
+        (ID_COLUMN, pa.string()),
+        (DATE_COLUMN, pa.date32()),
+        (LABEL_COLUMN, pa.int64()),
+        ("carrier", pa.string()),
+        ("origin", pa.string()),
+        ("dest", pa.string()),
+        ("tailnum", pa.string()),
+        ("sched_dep_time", pa.int64()),
+        ("distance", pa.float64()),
+        ("time_hour", pa.string()),
+        ("dep_time", pa.float64()),
+    ]
+)
+WEATHER_INPUT_SCHEMA = pa.schema(
+    [("origin", pa.string()), ("time_hour", pa.string())]
+    + [(name, pa.float64()) for name in WEATHER_COLUMNS]
+)
+PLANES_INPUT_SCHEMA = pa.schema(
+    [
+        ("tailnum", pa.string()),
+        ("year", pa.float64()),
+        ("type", pa.string()),
+        ("manufacturer", pa.string()),
+        ("seats", pa.float64()),
+        ("engines", pa.float64()),
+    ]
+)
+FEATURES_ARROW_SCHEMA = pa.schema(
+    [
+        pa.field(ID_COLUMN, pa.string(), nullable=False),
+        pa.field(DATE_COLUMN, pa.date32(), nullable=False),
+        pa.field(LABEL_COLUMN, pa.int64(), nullable=False),
+        *[pa.field(name, pa.string()) for name in CATEGORICAL_FEATURES],
+        *[pa.field(name, pa.float64()) for name in NUMERIC_FEATURES],
+    ]
+)
+assert FEATURES_ARROW_SCHEMA.names == ALL_COLUMNS
+
+
+@dataclass(frozen=True)
+class FeatureInputs:
+    flights: DataFrame
+    weather: DataFrame
+    planes: DataFrame
+    flight_days: list[str]  # validated days read: the target days and their look-back days
+
+
+def flight_days_needed(
+    target_days: list[str], lookback_days: int, history_start: str = HISTORY_START
+) -> list[str]:
+    """Validated days the target days need: [earliest - lookback, latest], from history_start."""
+    days = sorted({date.fromisoformat(check_day(day)) for day in target_days})
+    first = max(days[0] - timedelta(days=lookback_days), date.fromisoformat(history_start))
+    count = (days[-1] - first).days + 1
+    return [(first + timedelta(days=offset)).isoformat() for offset in range(count)]
+
+
+def _read_cast(path, schema: pa.Schema, where: str) -> pa.Table:
+    table = pq.read_table(path)
+    missing = [name for name in schema.names if name not in table.column_names]
+    if missing:
+        raise ValueError(f"{where} ({path}) lacks column(s) {missing} needed by the features")
+    if "time_hour" in schema.names and not pa.types.is_string(table.schema.field("time_hour").type):
+        raise ValueError(
+            f"{where} ({path}): time_hour is {table.schema.field('time_hour').type}, expected a "
+            f"UTC string like 2013-01-01T10:00:00Z (flights and weather join on it)"
+        )
+    return table.select(schema.names).cast(schema)
+
+
+def _read_days(
+    lake: Lake, stage: str, dataset: str, days: list[str], schema: pa.Schema, upstream: str
+):
+    absent = [day for day in days if not lake.has_partition(stage, dataset, day)]
+    if absent:
+        raise FileNotFoundError(
+            f"{stage}/{dataset} lacks partition(s) {absent} under {lake.root}; materialize "
+            f"{upstream} for those days first"
+        )
+    tables = [
+        _read_cast(lake.partition_path(stage, dataset, day), schema, f"{stage}/{dataset} {day}")
+        for day in days
+    ]
+    return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+def read_feature_inputs(
+    spark: SparkSession,
+    lake: Lake,
+    target_days: list[str],
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+    history_start: str = HISTORY_START,
+) -> FeatureInputs:
+    """Validated flights for the target and look-back days, weather for the target days, planes.
+
+    Look-back days before `history_start` are skipped; any other absent partition is an error.
+    """
+    flight_days = flight_days_needed(target_days, lookback_days, history_start)
+    target = sorted({check_day(day) for day in target_days})
+    flights = _read_days(
+        lake, "validated", "flights", flight_days, FLIGHTS_INPUT_SCHEMA, "validated_flights"
+    )
+    weather = _read_days(lake, "raw", "weather", target, WEATHER_INPUT_SCHEMA, "raw_weather")
+    planes_path = lake.table_path("raw", "planes")
+    if not planes_path.exists():
+        raise FileNotFoundError(
+            f"table raw/planes is not in the lake ({planes_path}); materialize planes first"
+        )
+    planes = _read_cast(planes_path, PLANES_INPUT_SCHEMA, "raw/planes")
+    return FeatureInputs(
+        flights=spark.createDataFrame(flights),
+        weather=spark.createDataFrame(weather),
+        planes=spark.createDataFrame(planes),
+        flight_days=flight_days,
+    )
+
+
+def collect_features(features: DataFrame) -> pa.Table:
+    """Run the Spark plan and bring the rows to the driver in the fixed Arrow schema."""
+    return features.toArrow().select(ALL_COLUMNS).cast(FEATURES_ARROW_SCHEMA)
+
+
+def split_by_day(table: pa.Table, target_days: list[str]) -> dict[str, pa.Table]:
+    """One table per target day (empty for a day without flights), rows kept in order."""
+    return {
+        day: table.filter(pc.equal(table[DATE_COLUMN], pa.scalar(date.fromisoformat(day))))
+        for day in sorted({check_day(day) for day in target_days})
+    }
+
+
+def write_feature_partitions(lake: Lake, by_day: dict[str, pa.Table]) -> dict[str, WrittenFile]:
+    """Write each day's rows to features/flights/date=D with the fixed schema."""
+    return {
+        day: lake.write_partition(
+            FEATURES_STAGE,
+            FEATURES_DATASET,
+            day,
+            table.to_pandas(date_as_object=True),
+            schema=FEATURES_ARROW_SCHEMA,
+        )
+        for day, table in by_day.items()
+    }

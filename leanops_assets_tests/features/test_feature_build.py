@@ -1,0 +1,144 @@
+"""The feature function on real local Spark: point in time, backfill equality, stable schema."""
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from leanops_assets.features.build import build_flight_features, holiday_distances
+from leanops_assets.features.lake_io import (
+    FEATURES_ARROW_SCHEMA,
+    collect_features,
+    flight_days_needed,
+    read_feature_inputs,
+    split_by_day,
+    write_feature_partitions,
+)
+from leanops_assets.features.schema import (
+    ALL_COLUMNS,
+    FEATURE_COLUMNS,
+    ID_COLUMN,
+    LABEL_COLUMN,
+)
+from leanops_assets.storage import Lake
+
+CONTRACT = Path(__file__).parents[2] / "leanops_assets" / "contracts" / "flights.yaml"
+POST_EVENT = yaml.safe_load(CONTRACT.read_text())["post_event_columns"]
+RATE_COLUMNS = [name for name in FEATURE_COLUMNS if name.endswith("_rate")]
+TARGET = "2013-01-08"
+
+
+def features_of(spark, flight_data, flights: dict, day: str) -> pa.Table:
+    frames = flight_data.spark_inputs(spark, flights, [day])
+    return collect_features(build_flight_features(*frames, target_days=[day]))
+
+
+def lake_features(spark, lake: Lake, days: list[str]) -> dict[str, pa.Table]:
+    inputs = read_feature_inputs(spark, lake, days)
+    table = collect_features(
+        build_flight_features(inputs.flights, inputs.weather, inputs.planes, days)
+    )
+    return split_by_day(table, days)
+
+
+def test_no_post_event_column_or_label_is_a_feature():
+    assert set(POST_EVENT) == {"dep_time", "dep_delay", "arr_time", "arr_delay", "air_time"}
+    assert not set(POST_EVENT) & set(FEATURE_COLUMNS)
+    assert LABEL_COLUMN not in FEATURE_COLUMNS
+    assert FEATURES_ARROW_SCHEMA.names == ALL_COLUMNS
+
+
+def test_holiday_distances_are_offline_and_symmetric():
+    from datetime import date
+
+    found = holiday_distances([date(2013, 1, 1), date(2013, 7, 3), date(2013, 12, 31)])
+    assert found == {date(2013, 1, 1): 0, date(2013, 7, 3): 1, date(2013, 12, 31): 1}
+
+
+def test_lookback_days_are_clipped_at_the_start_of_history():
+    assert flight_days_needed(["2013-01-03"], 7) == ["2013-01-01", "2013-01-02", "2013-01-03"]
+    assert flight_days_needed(["2013-03-10", "2013-03-08"], 2)[0] == "2013-03-06"
+
+
+def test_features_of_a_day_ignore_its_outcomes_and_later_days(spark, flight_data):
+    days = sorted(flight_data.flights)
+    baseline = features_of(spark, flight_data, flight_data.flights, TARGET)
+
+    altered = dict(flight_data.flights)
+    for day in days:
+        if day < TARGET:
+            continue
+        frame = altered[day].copy()
+        # Every outcome of the day rewritten: all cancelled, huge delays, labels flipped.
+        frame["dep_time"] = float("nan")
+        frame["dep_delay"] = 999.0
+        frame["arr_time"] = float("nan")
+        frame["arr_delay"] = 999.0
+        frame["air_time"] = float("nan")
+        frame["is_late"] = 1 - frame["is_late"]
+        altered[day] = frame
+    changed = features_of(spark, flight_data, altered, TARGET)
+
+    features_only = [name for name in ALL_COLUMNS if name != LABEL_COLUMN]
+    assert changed.num_rows == baseline.num_rows == len(flight_data.flights[TARGET])
+    assert changed.select(features_only).equals(baseline.select(features_only))
+    assert not changed.column(LABEL_COLUMN).equals(baseline.column(LABEL_COLUMN))
+
+    # The control: the day before is inside the window, so rewriting it moves the rates.
+    before = dict(flight_data.flights)
+    previous = before["2013-01-07"].copy()
+    previous["is_late"] = 1 - previous["is_late"]
+    before["2013-01-07"] = previous
+    moved = features_of(spark, flight_data, before, TARGET)
+    assert not moved.select(RATE_COLUMNS).equals(baseline.select(RATE_COLUMNS))
+    others = [name for name in ALL_COLUMNS if name not in RATE_COLUMNS]
+    assert moved.select(others).equals(baseline.select(others))
+
+
+def test_range_backfill_equals_day_by_day_and_schema_is_stable(spark, fresh_lake):
+    days = ["2013-01-01", "2013-01-02", "2013-01-08", "2013-01-09", "2013-01-10"]
+    one_by_one = {}
+    for day in days:
+        one_by_one.update(lake_features(spark, fresh_lake, [day]))
+    one_by_one_files = write_feature_partitions(fresh_lake, one_by_one)
+
+    ranged = lake_features(spark, fresh_lake, days)
+    ranged_files = write_feature_partitions(fresh_lake, ranged)
+
+    for day in days:
+        assert ranged[day].equals(one_by_one[day]), f"range and single-day features differ on {day}"
+        assert ranged_files[day].content_hash == one_by_one_files[day].content_hash
+        assert ranged[day].num_rows > 700
+        schema = pq.read_schema(ranged_files[day].path).remove_metadata()
+        assert schema.equals(FEATURES_ARROW_SCHEMA), f"schema of {day} drifted: {schema}"
+
+    first = ranged["2013-01-01"].to_pandas()
+    assert first[RATE_COLUMNS].isna().all().all(), "no history before 2013-01-01: rates are null"
+    assert first[ID_COLUMN].is_monotonic_increasing and first[ID_COLUMN].is_unique
+
+
+def test_feature_values_are_sane(spark, fresh_lake):
+    frame = lake_features(spark, fresh_lake, ["2013-01-09"])["2013-01-09"].to_pandas()
+
+    assert list(frame.columns) == ALL_COLUMNS
+    assert frame[RATE_COLUMNS].notna().all().all()
+    assert ((frame[RATE_COLUMNS] >= 0) & (frame[RATE_COLUMNS] <= 1)).all().all()
+    ages = frame["plane_age"].dropna()
+    assert len(ages) > 0.7 * len(frame)
+    assert ages.between(0, 60).all()
+    assert frame["sched_dep_hour"].between(0, 23).all()
+    assert frame["sched_dep_minute_of_day"].between(0, 24 * 60 - 1).all()
+    assert (frame["weekday"] == 2).all(), "2013-01-09 was a Wednesday (Monday is 0)"
+    assert (frame["day_of_year"] == 9).all() and (frame["month"] == 1).all()
+    assert (frame["days_to_nearest_holiday"] == 8).all(), "New Year's Day was 8 days before"
+    assert (frame["origin_hour_scheduled_flights"] >= 1).all()
+    assert frame["temp"].notna().mean() > 0.95, "weather joins on origin and departure hour"
+    assert (frame["route"] == frame["origin"] + "-" + frame["dest"]).all()
+
+
+def test_an_absent_lookback_day_is_named(tmp_path, fresh_lake):
+    fresh_lake.partition_path("validated", "flights", "2013-01-05").unlink()
+    with pytest.raises(FileNotFoundError, match=r"2013-01-05.*validated_flights"):
+        read_feature_inputs(None, fresh_lake, ["2013-01-09"])
