@@ -1,0 +1,249 @@
+"""Drift of a window of scored flights against the champion's training reference, with Evidently.
+
+Choices, measured on the 2013 data (see leanops_assets_tests/monitoring/test_drift.py):
+
+- Window: the 7 partition days ending at D (about 6,000 flights). A week holds every weekday
+  once, so the weekday mix and weekend schedules compare like with like; a single day has one
+  weekday and about 900 rows, and its drift verdict swings with that day's weather.
+- Reference: a fixed-size random sample (5,000 rows, fixed seed) of the training table, so
+  verdicts do not change with the length of the training window and re-runs are identical.
+- Tests are distances, not p-values, so a large window does not make every tiny shift
+  "significant": normed Wasserstein (distance / reference std) for numeric features,
+  Jensen-Shannon distance for categorical ones, PSI for the model score.
+- Numeric threshold 0.5 reference standard deviations, not Evidently's 0.1: weather and the
+  7-day rolling rates are autocorrelated, so one week is a handful of regimes, and at 0.1 even a
+  week taken from inside the reference flags about half the features. At 0.5 such a week flags
+  almost none, while a summer week against a winter reference flags temperature, dew point and
+  the late rates.
+- Calendar features (month, day_of_year, days_to_nearest_holiday) are deterministic in the date:
+  any window after the training window has "drifted" in them by construction, so they are left
+  out of the drift share. Columns with no values on one side are reported, not tested.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from leanops_assets.features.schema import CATEGORICAL_FEATURES, LABEL_COLUMN, NUMERIC_FEATURES
+
+DRIFT_WINDOW_DAYS = 7
+REFERENCE_SAMPLE_ROWS = 5000
+REFERENCE_SAMPLE_SEED = 2013
+
+CALENDAR_FEATURES = ("month", "day_of_year", "days_to_nearest_holiday")
+
+NUMERIC_METHOD = "wasserstein"
+NUMERIC_THRESHOLD = 0.5
+CATEGORICAL_METHOD = "jensenshannon"
+CATEGORICAL_THRESHOLD = 0.1
+SCORE_METHOD = "psi"
+SCORE_THRESHOLD = 0.1
+
+SCORE_COLUMN = "score"
+
+
+def window_days(
+    day: str, length: int = DRIFT_WINDOW_DAYS, first_day: str | None = None
+) -> list[str]:
+    """The `length` partition days ending at `day`, oldest first, none before `first_day`."""
+    end = date.fromisoformat(day)
+    start = end - timedelta(days=length - 1)
+    if first_day is not None:
+        start = max(start, date.fromisoformat(first_day))
+    return [
+        (start + timedelta(days=offset)).isoformat() for offset in range((end - start).days + 1)
+    ]
+
+
+def reference_sample(
+    reference: pd.DataFrame, rows: int = REFERENCE_SAMPLE_ROWS, seed: int = REFERENCE_SAMPLE_SEED
+) -> pd.DataFrame:
+    """A fixed-size, reproducible sample of the reference; all of it when it is smaller."""
+    if len(reference) <= rows:
+        return reference.reset_index(drop=True)
+    return reference.sample(n=rows, random_state=seed).sort_index().reset_index(drop=True)
+
+
+def monitored_features(
+    current: pd.DataFrame, reference: pd.DataFrame
+) -> tuple[list[str], list[str], list[str]]:
+    """(numeric, categorical, without_data): the features the drift share is taken over.
+
+    Calendar features are left out; a feature with no values in either frame cannot be tested.
+    """
+    numeric, categorical, without_data = [], [], []
+    for column in [*CATEGORICAL_FEATURES, *NUMERIC_FEATURES]:
+        if column in CALENDAR_FEATURES:
+            continue
+        for frame, side in ((current, "current"), (reference, "reference")):
+            if column not in frame.columns:
+                raise KeyError(f"feature column {column!r} is missing from the {side} frame")
+        if current[column].isna().all() or reference[column].isna().all():
+            without_data.append(column)
+        elif column in CATEGORICAL_FEATURES:
+            categorical.append(column)
+        else:
+            numeric.append(column)
+    return numeric, categorical, without_data
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    column: str
+    method: str
+    threshold: float
+    score: float
+
+    @property
+    def drifted(self) -> bool:
+        # Every method used here is a distance: at or over the threshold means drift.
+        return self.score >= self.threshold
+
+
+@dataclass(frozen=True)
+class DriftOutcome:
+    drift_share: float
+    drifted_columns: list[str]
+    columns: list[ColumnDrift]
+    columns_without_data: list[str]
+    prediction_drift: ColumnDrift
+    live_auc: float | None
+    labelled: bool
+    current_rows: int
+    reference_rows: int
+    snapshot: Any = field(repr=False, compare=False)
+
+    def save_html(self, path: Path) -> Path:
+        return write_text_atomic(self.snapshot.get_html_str(as_iframe=False), path)
+
+
+def labels_complete(frame: pd.DataFrame) -> bool:
+    """Quality can be measured: every row has its label and both classes occur."""
+    if LABEL_COLUMN not in frame.columns or frame[LABEL_COLUMN].isna().any():
+        return False
+    return frame[LABEL_COLUMN].nunique() == 2
+
+
+def compute_drift(
+    current: pd.DataFrame,
+    reference: pd.DataFrame,
+    drift_share_threshold: float,
+    timestamp: datetime | None = None,
+) -> DriftOutcome:
+    """Run the Evidently report: data drift per feature, score drift, and quality when labelled.
+
+    Both frames hold the feature columns, `score` (the champion's probability of is_late) and,
+    when known, `is_late`. Quality is computed only when every current row has its label.
+    """
+    from evidently import BinaryClassification, DataDefinition, Dataset, Report
+    from evidently.metrics import ValueDrift
+    from evidently.presets import ClassificationQuality, DataDriftPreset
+
+    for frame, side in ((current, "current"), (reference, "reference")):
+        if frame.empty:
+            raise ValueError(f"the {side} frame has no rows; drift needs rows on both sides")
+        if SCORE_COLUMN not in frame.columns:
+            raise KeyError(f"the {side} frame has no {SCORE_COLUMN!r} column; score it first")
+
+    numeric, categorical, without_data = monitored_features(current, reference)
+    features = [*categorical, *numeric]
+    labelled = labels_complete(current) and labels_complete(reference)
+    keep = [*features, SCORE_COLUMN, *([LABEL_COLUMN] if labelled else [])]
+
+    definition = DataDefinition(
+        numerical_columns=[*numeric, SCORE_COLUMN],
+        categorical_columns=categorical,
+        classification=(
+            [BinaryClassification(target=LABEL_COLUMN, prediction_probas=SCORE_COLUMN, pos_label=1)]
+            if labelled
+            else None
+        ),
+    )
+
+    def dataset(frame: pd.DataFrame) -> Any:
+        data = frame[keep].copy()
+        if labelled:
+            data[LABEL_COLUMN] = data[LABEL_COLUMN].astype("int64")
+        return Dataset.from_pandas(data, data_definition=definition)
+
+    items: list[Any] = [
+        DataDriftPreset(
+            columns=features,
+            drift_share=drift_share_threshold,
+            num_method=NUMERIC_METHOD,
+            num_threshold=NUMERIC_THRESHOLD,
+            cat_method=CATEGORICAL_METHOD,
+            cat_threshold=CATEGORICAL_THRESHOLD,
+        ),
+        ValueDrift(column=SCORE_COLUMN, method=SCORE_METHOD, threshold=SCORE_THRESHOLD),
+    ]
+    if labelled:
+        items.append(ClassificationQuality(conf_matrix=True))
+    snapshot = Report(items).run(dataset(current), dataset(reference), timestamp=timestamp)
+
+    share: float | None = None
+    scores: dict[str, float] = {}
+    live_auc: float | None = None
+    for metric in snapshot.dict()["metrics"]:
+        kind = metric["config"]["type"].rsplit(":", 1)[-1]
+        if kind == "DriftedColumnsCount":
+            share = float(metric["value"]["share"])
+        elif kind == "ValueDrift":
+            scores[metric["config"]["column"]] = float(metric["value"])
+        elif kind == "RocAuc":
+            live_auc = float(metric["value"])
+    if share is None:
+        raise RuntimeError("the Evidently report has no DriftedColumnsCount result")
+
+    columns = [
+        ColumnDrift(
+            column,
+            NUMERIC_METHOD if column in numeric else CATEGORICAL_METHOD,
+            NUMERIC_THRESHOLD if column in numeric else CATEGORICAL_THRESHOLD,
+            scores[column],
+        )
+        for column in features
+    ]
+    return DriftOutcome(
+        drift_share=share,
+        drifted_columns=[c.column for c in columns if c.drifted],
+        columns=columns,
+        columns_without_data=without_data,
+        prediction_drift=ColumnDrift(
+            SCORE_COLUMN, SCORE_METHOD, SCORE_THRESHOLD, scores[SCORE_COLUMN]
+        ),
+        live_auc=live_auc,
+        labelled=labelled,
+        current_rows=len(current),
+        reference_rows=len(reference),
+        snapshot=snapshot,
+    )
+
+
+def day_timestamp(day: str) -> datetime:
+    """The report's timestamp: the end of the partition day, so a re-run renders the same report."""
+    return datetime.combine(date.fromisoformat(day), time(23, 59, 59))
+
+
+def write_text_atomic(text: str, path: Path) -> Path:
+    """Write to a temporary file beside `path`, fsync, rename: readers never see a torn file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path

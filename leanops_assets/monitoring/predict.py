@@ -1,0 +1,169 @@
+"""Scoring a day's flights with the champion, and the live metrics of the prediction log."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from leanops_assets.features.schema import DATE_COLUMN, FEATURE_COLUMNS, ID_COLUMN, LABEL_COLUMN
+
+CHAMPION_ALIAS = "champion"
+# Tag on the model version (or its run) naming the content hash of the training table it learned from.
+TRAINING_DATA_VERSION_TAG = "training_data_version"
+
+SCORE_COLUMN = "score"
+PREDICTED_COLUMN = "predicted"
+MODEL_VERSION_COLUMN = "model_version"
+PREDICTION_COLUMNS = [
+    ID_COLUMN,
+    DATE_COLUMN,
+    SCORE_COLUMN,
+    PREDICTED_COLUMN,
+    MODEL_VERSION_COLUMN,
+    LABEL_COLUMN,
+]
+PREDICTION_SCHEMA = pa.schema(
+    [
+        pa.field(ID_COLUMN, pa.string(), nullable=False),
+        pa.field(DATE_COLUMN, pa.date32(), nullable=False),
+        pa.field(SCORE_COLUMN, pa.float64(), nullable=False),
+        pa.field(PREDICTED_COLUMN, pa.int8(), nullable=False),
+        pa.field(MODEL_VERSION_COLUMN, pa.string(), nullable=False),
+        pa.field(LABEL_COLUMN, pa.int8(), nullable=True),
+    ]
+)
+
+
+class ChampionNotFoundError(LookupError):
+    """The registry has no model version under the champion alias."""
+
+
+@dataclass(frozen=True)
+class Champion:
+    name: str
+    version: str
+    run_id: str | None
+    training_data_version: str | None
+    model: Any
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+def load_champion(tracking_uri: str, registry_uri: str, model_name: str) -> Champion:
+    """Resolve the champion alias once, then load exactly that version from the registry.
+
+    Loading by the resolved version (not by the alias a second time) guarantees that the version
+    recorded next to the scores is the one that produced them, even if the alias moves meanwhile.
+    """
+    import mlflow
+    import mlflow.sklearn
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(registry_uri or tracking_uri)
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri or tracking_uri)
+    try:
+        version = client.get_model_version_by_alias(model_name, CHAMPION_ALIAS)
+    except MlflowException as exc:
+        raise ChampionNotFoundError(
+            f"registered model {model_name!r} has no {CHAMPION_ALIAS!r} alias in the registry at "
+            f"{registry_uri or tracking_uri}; materialize registered_model first ({exc.message})"
+        ) from exc
+    training_data_version = version.tags.get(TRAINING_DATA_VERSION_TAG)
+    if training_data_version is None and version.run_id:
+        run_tags = client.get_run(version.run_id).data.tags
+        training_data_version = run_tags.get(TRAINING_DATA_VERSION_TAG)
+    model = mlflow.sklearn.load_model(f"models:/{model_name}/{version.version}")
+    return Champion(
+        name=model_name,
+        version=str(version.version),
+        run_id=version.run_id,
+        training_data_version=training_data_version,
+        model=model,
+    )
+
+
+def positive_scores(model: Any, features: pd.DataFrame) -> pd.Series:
+    """The model's probability of is_late = 1 for each row."""
+    missing = [column for column in FEATURE_COLUMNS if column not in features.columns]
+    if missing:
+        raise KeyError(f"the feature frame lacks columns the model needs: {missing}")
+    classes = [int(c) for c in model.classes_]
+    if 1 not in classes:
+        raise ValueError(f"the model's classes are {classes}; it never predicts is_late = 1")
+    proba = model.predict_proba(features[FEATURE_COLUMNS])[:, classes.index(1)]
+    return pd.Series(proba, index=features.index, name=SCORE_COLUMN, dtype="float64")
+
+
+def score_features(model: Any, features: pd.DataFrame, model_version: str) -> pd.DataFrame:
+    """The prediction log for a feature frame: one row per flight, in the frame's order.
+
+    `predicted` is the model's own decision (`predict`), so a tuned decision threshold inside
+    the pipeline is honoured. `is_late` is carried over where the features already know it.
+    """
+    predicted = model.predict(features[FEATURE_COLUMNS])
+    labels = (
+        features[LABEL_COLUMN].astype("Int8")
+        if LABEL_COLUMN in features.columns
+        else pd.Series(pd.NA, index=features.index, dtype="Int8")
+    )
+    log = pd.DataFrame(
+        {
+            ID_COLUMN: features[ID_COLUMN].astype(str).to_numpy(),
+            DATE_COLUMN: features[DATE_COLUMN].to_numpy(),
+            SCORE_COLUMN: positive_scores(model, features).to_numpy(),
+            PREDICTED_COLUMN: pd.Series(predicted).astype("int8").to_numpy(),
+            MODEL_VERSION_COLUMN: str(model_version),
+            LABEL_COLUMN: labels.to_numpy(),
+        }
+    )
+    return log[PREDICTION_COLUMNS]
+
+
+@dataclass(frozen=True)
+class LiveMetrics:
+    rows: int
+    labelled_rows: int
+    positive_rate: float  # share predicted late
+    mean_score: float
+    label_rate: float | None  # share actually late, among labelled rows
+    auc: float | None  # None when the labelled rows hold a single class
+    log_loss: float | None
+    accuracy: float | None
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return asdict(self)
+
+
+def live_metrics(predictions: pd.DataFrame) -> LiveMetrics:
+    """Quality of a prediction log against the labels it carries (rows without one are skipped)."""
+    from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
+
+    if predictions.empty:
+        raise ValueError("the prediction log has no rows; there is nothing to measure")
+    labelled = predictions[predictions[LABEL_COLUMN].notna()]
+    rows = len(predictions)
+    base = {
+        "rows": rows,
+        "labelled_rows": len(labelled),
+        "positive_rate": float(predictions[PREDICTED_COLUMN].mean()),
+        "mean_score": float(predictions[SCORE_COLUMN].mean()),
+    }
+    if labelled.empty:
+        return LiveMetrics(**base, label_rate=None, auc=None, log_loss=None, accuracy=None)
+    truth = labelled[LABEL_COLUMN].astype("int64").to_numpy()
+    scores = labelled[SCORE_COLUMN].to_numpy()
+    two_classes = len(set(truth.tolist())) == 2
+    return LiveMetrics(
+        **base,
+        label_rate=float(truth.mean()),
+        auc=float(roc_auc_score(truth, scores)) if two_classes else None,
+        log_loss=float(log_loss(truth, scores, labels=[0, 1])),
+        accuracy=float(accuracy_score(truth, labelled[PREDICTED_COLUMN].astype("int64"))),
+    )

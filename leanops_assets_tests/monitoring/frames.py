@@ -1,0 +1,165 @@
+"""Feature frames built from the real bundled days, with a subset of features computed by hand.
+
+The remaining FEATURE_COLUMNS (holiday distance and hourly volume) are left
+missing: monitoring must cope with columns the features stage fills and these tests do not.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from leanops_assets.features.schema import (
+    ALL_COLUMNS,
+    CATEGORICAL_FEATURES,
+    NUMERIC_FEATURES,
+)
+from leanops_assets.ingestion.sources import bundled_day, bundled_table
+from leanops_assets.validation.derived import add_derived_columns
+
+WEATHER_COLUMNS = [
+    "temp",
+    "dewp",
+    "humid",
+    "wind_dir",
+    "wind_speed",
+    "wind_gust",
+    "precip",
+    "pressure",
+    "visib",
+]
+
+
+@cache
+def _planes() -> pd.DataFrame:
+    planes = bundled_table("planes")
+    return planes.rename(
+        columns={
+            "type": "plane_type",
+            "manufacturer": "plane_manufacturer",
+            "seats": "plane_seats",
+            "engines": "plane_engines",
+            "year": "plane_year",
+        }
+    )[["tailnum", "plane_type", "plane_manufacturer", "plane_seats", "plane_engines", "plane_year"]]
+
+
+LOOK_BACK_DAYS = 7
+
+
+@cache
+def _flights_day(day: str) -> pd.DataFrame:
+    flights = add_derived_columns(bundled_day("flights", day), day)
+    flights["is_cancelled"] = flights["dep_time"].isna().astype("int64")
+    flights["route"] = flights["origin"] + "-" + flights["dest"]
+    return flights
+
+
+def _rolling_rates(day: str) -> dict[str, pd.DataFrame]:
+    """Late and cancel rates per key over the LOOK_BACK_DAYS strictly before `day`."""
+    when = date.fromisoformat(day)
+    prior_days = [
+        (when - timedelta(days=back)).isoformat()
+        for back in range(1, LOOK_BACK_DAYS + 1)
+        if (when - timedelta(days=back)).year == when.year
+    ]
+    rates = {}
+    if not prior_days:
+        return rates
+    prior = pd.concat([_flights_day(prior) for prior in prior_days], ignore_index=True)
+    for key in ("carrier", "origin", "route", "tailnum"):
+        rates[key] = (
+            prior.groupby(key)[["is_late", "is_cancelled"]]
+            .mean()
+            .rename(columns={"is_late": f"{key}_late_rate", "is_cancelled": f"{key}_cancel_rate"})
+            .reset_index()
+        )
+    return rates
+
+
+@cache
+def _feature_day(day: str) -> pd.DataFrame:
+    flights = _flights_day(day)
+    when = date.fromisoformat(day)
+    out = pd.DataFrame(
+        {
+            "flight_id": flights["flight_id"],
+            "flight_date": flights["flight_date"],
+            "is_late": flights["is_late"].astype("int64"),
+            "carrier": flights["carrier"],
+            "origin": flights["origin"],
+            "dest": flights["dest"],
+            "route": flights["route"],
+            "tailnum": flights["tailnum"],
+            "hour": flights["hour"],
+            "sched_dep_hour": (flights["sched_dep_time"] // 100).astype("float64"),
+            "sched_dep_minute_of_day": (
+                (flights["sched_dep_time"] // 100) * 60 + flights["sched_dep_time"] % 100
+            ).astype("float64"),
+            "weekday": float(when.weekday()),
+            "month": float(when.month),
+            "day_of_year": float(when.timetuple().tm_yday),
+            "distance": flights["distance"].astype("float64"),
+        }
+    )
+    weather = bundled_day("weather", day)[["origin", "hour", *WEATHER_COLUMNS]]
+    weather = weather.drop_duplicates(["origin", "hour"])
+    out = out.merge(weather, on=["origin", "hour"], how="left")
+    out = out.merge(_planes(), on="tailnum", how="left")
+    for key, rates in _rolling_rates(day).items():
+        out = out.merge(rates, on=key, how="left")
+    out["plane_age"] = (when.year - out["plane_year"]).astype("float64")
+    for column in NUMERIC_FEATURES:
+        if column not in out:
+            out[column] = np.nan
+        out[column] = out[column].astype("float64")
+    for column in CATEGORICAL_FEATURES:
+        out[column] = out[column].astype("object")
+    return out[ALL_COLUMNS]
+
+
+def feature_day(day: str) -> pd.DataFrame:
+    """One day of the feature table, as the features stage lays it out (ALL_COLUMNS)."""
+    return _feature_day(day).copy()
+
+
+def feature_days(first: str, count: int) -> pd.DataFrame:
+    start = date.fromisoformat(first)
+    days = [(start + timedelta(days=offset)).isoformat() for offset in range(count)]
+    return pd.concat([feature_day(day) for day in days], ignore_index=True)
+
+
+def train_pipeline(frame: pd.DataFrame):
+    """A small scikit-learn pipeline over FEATURE_COLUMNS, like the champion the registry serves."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from leanops_assets.features.schema import FEATURE_COLUMNS, LABEL_COLUMN
+
+    columns = ColumnTransformer(
+        [
+            (
+                "categorical",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value="missing"),
+                    OneHotEncoder(handle_unknown="ignore", min_frequency=20),
+                ),
+                CATEGORICAL_FEATURES,
+            ),
+            (
+                "numeric",
+                make_pipeline(
+                    SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()
+                ),
+                NUMERIC_FEATURES,
+            ),
+        ]
+    )
+    model = Pipeline([("columns", columns), ("classifier", LogisticRegression(max_iter=500))])
+    return model.fit(frame[FEATURE_COLUMNS], frame[LABEL_COLUMN].astype("int64"))
