@@ -11,8 +11,9 @@ import pyarrow as pa
 from leanops_assets.features.schema import DATE_COLUMN, FEATURE_COLUMNS, ID_COLUMN, LABEL_COLUMN
 
 CHAMPION_ALIAS = "champion"
-# Tag on the model version (or its run) naming the content hash of the training table it learned from.
-TRAINING_DATA_VERSION_TAG = "training_data_version"
+# Tag the training stage sets on the model's run (or the registry on the version): the data
+# version of the training splits the model learned from (leanops_assets.training.dataset).
+TRAINING_DATA_VERSION_TAG = "leanops.training_data_version"
 
 SCORE_COLUMN = "score"
 PREDICTED_COLUMN = "predicted"

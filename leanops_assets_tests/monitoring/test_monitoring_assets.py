@@ -1,0 +1,167 @@
+"""batch_predictions and drift_report materialized by Dagster with real resources: a lake and a
+SQLite MLflow registry in a temporary home, a champion registered there, real July feature days."""
+
+import pandas as pd
+import pytest
+from dagster import AssetCheckSeverity, DagsterInstance, build_sensor_context, materialize
+from sklearn.metrics import log_loss, roc_auc_score
+
+from leanops_assets.features.schema import ALL_COLUMNS, DATE_COLUMN, LABEL_COLUMN
+from leanops_assets.monitoring.assets import (
+    DRIFT_CHECK_NAME,
+    batch_predictions,
+    drift_check_result,
+    drift_report,
+)
+from leanops_assets.monitoring.predict import (
+    PREDICTION_COLUMNS,
+    TRAINING_DATA_VERSION_TAG,
+    ChampionNotFoundError,
+    load_champion,
+    score_features,
+)
+from leanops_assets.monitoring.sensors import build_drift_retraining_sensor
+from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPolicy
+from leanops_assets.storage import Lake
+from leanops_assets.training.dataset import stored_version
+
+MODEL_NAME = "leanops_monitoring_test"
+JULY = [f"2013-07-0{d}" for d in range(1, 8)]
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory, january_model) -> str:
+    """A SQLite MLflow store with the January model registered as version 1, alias champion."""
+    import mlflow
+    import mlflow.sklearn
+    from mlflow import MlflowClient
+
+    folder = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.create_experiment(
+        "monitoring-test", artifact_location=(folder / "artifacts").as_uri()
+    )
+    with mlflow.start_run(experiment_id=experiment):
+        info = mlflow.sklearn.log_model(
+            january_model,
+            name="model",
+            registered_model_name=MODEL_NAME,
+            skops_trusted_types=["numpy.dtype"],
+        )
+    client.set_registered_model_alias(MODEL_NAME, "champion", info.registered_model_version)
+    return uri
+
+
+def write_lake(lake: Lake, weeks: dict) -> None:
+    """January as the training splits, the first week of July as feature partitions."""
+    january = weeks["jan_train"]
+    day = january[DATE_COLUMN].astype(str)
+    splits = {
+        "train": january[day <= "2013-01-10"],
+        "validation": january[(day > "2013-01-10") & (day <= "2013-01-12")],
+        "holdout": january[day > "2013-01-12"],
+    }
+    for name, frame in splits.items():
+        lake.write_table("training", name, frame[ALL_COLUMNS].reset_index(drop=True))
+    july = weeks["jul_wk1"]
+    for date_value, frame in july.groupby(july[DATE_COLUMN].astype(str)):
+        lake.write_partition("features", "flights", date_value, frame.reset_index(drop=True))
+
+
+def test_load_champion_says_what_to_do_without_one(registry):
+    with pytest.raises(ChampionNotFoundError, match="materialize registered_model"):
+        load_champion(registry, registry, "no_such_model")
+
+
+# The January model predicts no July flight late: Evidently's precision is undefined, and says so.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+def test_predictions_drift_report_check_and_sensor(leanops_home, weeks, january_model, registry):
+    from mlflow import MlflowClient
+
+    lake = Lake(leanops_home / "lake")
+    write_lake(lake, weeks)
+    client = MlflowClient(tracking_uri=registry, registry_uri=registry)
+    client.set_model_version_tag(MODEL_NAME, "1", TRAINING_DATA_VERSION_TAG, stored_version(lake))
+    policy = MonitoringPolicy(consecutive_days=1)
+    resources = {
+        "lake": LakeResource(),
+        "mlflow": MlflowResource(tracking_uri=registry, model_name=MODEL_NAME),
+        "monitoring_policy": policy,
+    }
+    instance = DagsterInstance.get()
+    day = JULY[-1]
+
+    # Earlier days of the window: the same scoring function the asset uses.
+    for earlier in JULY[:-1]:
+        features = lake.read_partition("features", "flights", earlier)
+        lake.write_partition(
+            "predictions", "flights", earlier, score_features(january_model, features, "1")
+        )
+
+    first = materialize(
+        [batch_predictions], partition_key=day, resources=resources, instance=instance
+    )
+    assert first.success
+    event = first.asset_materializations_for_node("batch_predictions")[0]
+    log = lake.read_partition("predictions", "flights", day)
+    features = lake.read_partition("features", "flights", day)
+    assert list(log.columns) == PREDICTION_COLUMNS
+    assert len(log) == len(features) == event.metadata["dagster/row_count"].value
+    assert (log["model_version"] == "1").all()
+    truth = features[LABEL_COLUMN]
+    proba = january_model.predict_proba(features[january_model.feature_names_in_])[:, 1]
+    assert event.metadata["live_auc"].value == pytest.approx(roc_auc_score(truth, proba))
+    assert event.metadata["log_loss"].value == pytest.approx(log_loss(truth, proba))
+    assert event.metadata["label_rate"].value == pytest.approx(truth.mean())
+    assert event.metadata["model_version"].value == "1"
+    assert "scored_at" in event.metadata
+
+    # Idempotent: scoring the same day with the same champion writes the same bytes.
+    again = materialize(
+        [batch_predictions], partition_key=day, resources=resources, instance=instance
+    )
+    assert (
+        again.asset_materializations_for_node("batch_predictions")[0].tags["dagster/data_version"]
+        == event.tags["dagster/data_version"]
+        == event.metadata["content_hash"].value
+    )
+    pd.testing.assert_frame_equal(lake.read_partition("predictions", "flights", day), log)
+
+    drift = materialize([drift_report], partition_key=day, resources=resources, instance=instance)
+    assert drift.success
+    metadata = drift.asset_materializations_for_node("drift_report")[0].metadata
+    assert metadata["drift_share"].value > policy.drift_share_threshold
+    assert {"temp", "origin_late_rate"} <= set(metadata["drifted_columns"].value)
+    assert metadata["window_start"].value == "2013-07-01"
+    assert metadata["window_days"].value == 7
+    assert metadata["current_rows"].value == len(weeks["jul_wk1"])
+    assert metadata["reference_rows"].value == 5000
+    assert metadata["reference_is_champion_training_data"].value is True
+    assert metadata["champion_version"].value == "1"
+    assert metadata["live_auc"].value < policy.live_auc_floor
+    report = leanops_home / "reports" / "drift" / f"{day}.html"
+    assert metadata["report"].value == str(report)
+    assert report.stat().st_size > 10_000
+
+    [check] = drift.get_asset_check_evaluations()
+    assert check.check_name == DRIFT_CHECK_NAME
+    assert check.passed is False
+    assert check.severity == AssetCheckSeverity.WARN
+    assert check.metadata["observed_drift_share"].value == metadata["drift_share"].value
+    assert check.metadata["expected_max_drift_share"].value == policy.drift_share_threshold
+
+    # The sensor reads the real materialization and asks for a retrain.
+    sensor = build_drift_retraining_sensor()
+    context = build_sensor_context(instance=instance, resources={"monitoring_policy": policy})
+    result = sensor(context)
+    assert [r.run_key for r in result.run_requests] == [f"retrain-{day}-1"]
+
+
+def test_drift_check_passes_within_threshold():
+    result = drift_check_result(0.2, 0.3, ["temp"])
+    assert result.passed is True
+    assert result.severity == AssetCheckSeverity.WARN
+    assert result.metadata["observed_drift_share"].value == 0.2
