@@ -1,0 +1,91 @@
+"""Starting and stopping the real services of the deployment modes through scripts/services/.
+
+Loaded by path from conftest.py (it works under any pytest import mode). A service that cannot be
+started fails the test with the script's own message: nothing here skips.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO_ROOT / "scripts" / "services"
+VENV_BIN = Path(sys.executable).parent
+HERE = Path(__file__).resolve().parent
+
+
+def parse_env(text: str) -> dict[str, str]:
+    """KEY=VALUE lines, as the service scripts print them on stdout."""
+    pairs = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.isidentifier():
+            pairs[key] = value
+    return pairs
+
+
+def run_script(name: str, action: str, services_home: Path, timeout: float = 600, **env) -> dict:
+    """Runs scripts/services/NAME ACTION; fails the test, with the script's output, if it fails."""
+    done = subprocess.run(
+        ["bash", str(SCRIPTS / name), action],
+        cwd=REPO_ROOT,
+        env={**os.environ, "LEANOPS_HOME": str(services_home), **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        pytest.fail(
+            f"scripts/services/{name} {action} failed (exit {done.returncode}); "
+            f"stdout:\n{done.stdout[-2000:]}\nstderr:\n{done.stderr[-4000:]}",
+            pytrace=False,
+        )
+    return parse_env(done.stdout)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_http(
+    url: str, seconds: float, process: subprocess.Popen | None = None, log: Path | None = None
+) -> None:
+    """Waits until URL answers 200; fails naming the URL and showing the log if it never does."""
+    deadline = time.monotonic() + seconds
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError as error:
+            last_error = error
+        time.sleep(0.5)
+    tail = log.read_text(errors="replace")[-4000:] if log and log.exists() else ""
+    pytest.fail(
+        f"{url} did not answer within {seconds:.0f}s ({last_error}); log:\n{tail}", pytrace=False
+    )
+
+
+def stop_process_group(process: subprocess.Popen, grace: float = 20) -> None:
+    """Stops a process started with start_new_session=True, and its children, by its group id."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, 15)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+        process.wait(timeout=10)
