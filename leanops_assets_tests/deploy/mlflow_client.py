@@ -35,7 +35,9 @@ def main(tracking_uri: str, model_name: str) -> int:
     import mlflow
     from mlflow import MlflowClient
 
-    settings = MlflowResource(tracking_uri=tracking_uri, model_name=model_name, experiment="deploy-mode")
+    settings = MlflowResource(
+        tracking_uri=tracking_uri, model_name=model_name, experiment="deploy-mode"
+    )
     experiment_id = configure_mlflow(settings)
     features, late = one_day_of_flights()
     model = LogisticRegression(max_iter=200).fit(features, late)

@@ -40,7 +40,9 @@ def test_log_register_alias_and_load_champion_through_the_server(mlflow_server, 
     assert report["artifact_uri"].startswith("mlflow-artifacts:/"), report["artifact_uri"]
     assert report["champion_version"] == report["version"]
     assert report["champion_run_id"] == report["run_id"]
-    assert report["predictions_equal"], "the model loaded from models:/NAME@champion predicts differently"
+    assert report["predictions_equal"], (
+        "the model loaded from models:/NAME@champion predicts differently"
+    )
     assert report["rows"] > 500
 
     # The server really holds them: its database and its artifact folder.

@@ -83,8 +83,8 @@ def test_replay_records_runs_materializations_and_checks_in_postgres(postgres_da
     assert done.returncode == 0, f"replay failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
 
     from dagster import AssetKey, DagsterInstance, DagsterRunStatus
-    from dagster._core.storage.event_log.base import EventRecordsFilter
     from dagster._core.events import DagsterEventType
+    from dagster._core.storage.event_log.base import EventRecordsFilter
     from dagster_postgres import (
         PostgresEventLogStorage,
         PostgresRunStorage,
