@@ -4,6 +4,8 @@ import json
 
 import pytest
 from dagster import (
+    AssetCheckKey,
+    AssetKey,
     AssetMaterialization,
     DagsterInstance,
     DagsterRun,
@@ -150,3 +152,31 @@ def test_cursor_survives_a_restart_and_reads_only_new_events(instance):
     assert run_keys(second) == ["retrain-2013-03-02-1"]
     assert parse_cursor(second.cursor)[0] > after_storage_id
     assert set(parse_cursor(second.cursor)[1].days) == {"2013-03-01", "2013-03-02"}
+
+
+@pytest.mark.parametrize("pass_job", [True, False])
+def test_assets_sensor_and_resources_load_together(pass_job):
+    from dagster import Definitions, define_asset_job
+
+    from leanops_assets.monitoring.assets import batch_predictions, drift_report
+    from leanops_assets.resources import LakeResource, MlflowResource
+
+    job = define_asset_job("retraining_job", selection=["batch_predictions"])
+    sensor = build_drift_retraining_sensor(job if pass_job else None)
+    defs = Definitions(
+        assets=[batch_predictions, drift_report],
+        jobs=[job],
+        sensors=[sensor],
+        resources={
+            "lake": LakeResource(),
+            "mlflow": MlflowResource(),
+            "monitoring_policy": POLICY,
+        },
+    )
+    Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    drift_key = AssetKey("drift_report")
+    assert graph.get_check_keys_for_assets({drift_key}) == {
+        AssetCheckKey(drift_key, "drift_within_threshold")
+    }
+    assert defs.resolve_sensor_def("drift_retraining_sensor").job_name == "retraining_job"
