@@ -1,0 +1,79 @@
+"""Spark cluster mode: a real standalone master and worker; the same aggregation over the real
+year of flights gives the same answer on the cluster as on the local session.
+
+The cluster-side work runs in a subprocess: one JVM holds one SparkContext, and this process may
+already hold the session-wide local one. To compare another computation (e.g. flight_features
+once the features stage is wired), add it to spark_job.JOBS.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from leanops_assets.settings import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+HERE = Path(__file__).resolve().parent
+
+
+def _spark_job():
+    name = "leanops_deploy_spark_job"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE / "spark_job.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def test_cluster_aggregation_over_real_flights_equals_local(spark_cluster, spark, tmp_path):
+    job = _spark_job()
+    master = spark_cluster["SPARK_MASTER_URL"]
+    assert master.startswith("spark://127.0.0.1:")
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+    done = subprocess.run(
+        [sys.executable, str(HERE / "spark_job.py"), master, str(tmp_path / "cluster")],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-6000:]
+    run = json.loads((tmp_path / "cluster" / "run.json").read_text())
+    assert run["master"] == master
+    # The driver plus at least one executor on the worker: the work left this process.
+    assert run["block_managers"] >= 2, run
+
+    with urllib.request.urlopen(
+        spark_cluster["SPARK_MASTER_WEBUI_URL"] + "/json/", timeout=10
+    ) as r:
+        state = json.load(r)
+    apps = {a["id"] for a in state.get("completedapps", []) + state.get("activeapps", [])}
+    assert run["app_id"] in apps, (run["app_id"], apps)
+
+    assert spark.sparkContext.master.startswith("local")
+    for name, compute in job.JOBS.items():
+        local = compute(spark)
+        cluster = pd.read_parquet(tmp_path / "cluster" / f"{name}.parquet")
+        assert len(local) > 0, name
+        pd.testing.assert_frame_equal(
+            cluster.reset_index(drop=True),
+            local.reset_index(drop=True),
+            check_exact=False,
+            rtol=1e-9,
+        )
+
+    flights = job.real_flights()
+    totals = job.delay_by_carrier_and_origin(spark)
+    assert int(totals["flights"].sum()) == len(flights) == 336776
