@@ -23,7 +23,6 @@ from dagster import (
 from leanops_assets.features.schema import ALL_COLUMNS, ID_COLUMN
 from leanops_assets.monitoring.drift import (
     DRIFT_WINDOW_DAYS,
-    SCORE_COLUMN,
     DriftOutcome,
     compute_drift,
     day_timestamp,
@@ -32,6 +31,7 @@ from leanops_assets.monitoring.drift import (
 )
 from leanops_assets.monitoring.predict import (
     PREDICTION_SCHEMA,
+    SCORE_COLUMN,
     Champion,
     LiveMetrics,
     live_metrics,
