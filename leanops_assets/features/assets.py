@@ -6,8 +6,6 @@ step, so only a single-partition run carries the partition's content hash as its
 a range run leaves the data version to Dagster and puts each content hash in the metadata.
 """
 
-import time
-
 import pyarrow as pa
 from dagster import (
     AssetDep,
@@ -21,17 +19,8 @@ from dagster import (
 )
 from dagster_pyspark import PySparkResource
 
-from leanops_assets.features.build import (
-    DEFAULT_LOOKBACK_DAYS,
-    FEATURES_CODE_VERSION,
-    build_flight_features,
-)
-from leanops_assets.features.lake_io import (
-    collect_features,
-    read_feature_inputs,
-    split_by_day,
-    write_feature_partitions,
-)
+from leanops_assets.features.build import DEFAULT_LOOKBACK_DAYS, FEATURES_CODE_VERSION
+from leanops_assets.features.lake_io import materialize_feature_days
 from leanops_assets.features.schema import FEATURE_COLUMNS
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.resources import LakeResource
@@ -85,31 +74,25 @@ def flight_features(
     store = lake.lake()
     spark = pyspark.spark_session
 
-    started = time.perf_counter()
-    inputs = read_feature_inputs(spark, store, days, DEFAULT_LOOKBACK_DAYS)
-    table = collect_features(
-        build_flight_features(inputs.flights, inputs.weather, inputs.planes, days)
-    )
-    spark_seconds = time.perf_counter() - started
-
-    by_day = split_by_day(table, days)
-    written = write_feature_partitions(store, by_day)
+    run = materialize_feature_days(spark, store, days, DEFAULT_LOOKBACK_DAYS)
     for day in days:
-        context.add_asset_metadata(partition_metadata(by_day[day], written[day]), partition_key=day)
+        context.add_asset_metadata(
+            partition_metadata(run.by_day[day], run.written[day]), partition_key=day
+        )
     context.log.info(
-        f"wrote {table.num_rows} feature rows for {len(days)} day(s) {days[0]}..{days[-1]} "
-        f"in {spark_seconds:.1f} s of Spark"
+        f"wrote {sum(w.rows for w in run.written.values())} feature rows for {len(days)} day(s) "
+        f"{days[0]}..{days[-1]} in {run.spark_seconds:.1f} s of Spark"
     )
     run_metadata = {
-        "spark_seconds": MetadataValue.float(round(spark_seconds, 3)),
+        "spark_seconds": MetadataValue.float(round(run.spark_seconds, 3)),
         "partitions_in_run": MetadataValue.int(len(days)),
         "lookback_days": MetadataValue.int(DEFAULT_LOOKBACK_DAYS),
         "validated_days_read": MetadataValue.text(
-            f"{inputs.flight_days[0]}..{inputs.flight_days[-1]} ({len(inputs.flight_days)} days)"
+            f"{run.flight_days[0]}..{run.flight_days[-1]} ({len(run.flight_days)} days)"
         ),
     }
     if len(days) == 1:
         return MaterializeResult(
-            metadata=run_metadata, data_version=DataVersion(written[days[0]].content_hash)
+            metadata=run_metadata, data_version=DataVersion(run.written[days[0]].content_hash)
         )
     return MaterializeResult(metadata=run_metadata)

@@ -6,6 +6,7 @@ day whose column happens to be all null (typed null by pandas) cannot change a t
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -14,7 +15,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from leanops_assets.features.build import DEFAULT_LOOKBACK_DAYS, WEATHER_COLUMNS
+from leanops_assets.features.build import (
+    DEFAULT_LOOKBACK_DAYS,
+    WEATHER_COLUMNS,
+    build_flight_features,
+)
 from leanops_assets.features.schema import (
     ALL_COLUMNS,
     CATEGORICAL_FEATURES,
@@ -176,3 +181,31 @@ def write_feature_partitions(lake: Lake, by_day: dict[str, pa.Table]) -> dict[st
         )
         for day, table in by_day.items()
     }
+
+
+@dataclass(frozen=True)
+class FeatureRun:
+    by_day: dict[str, pa.Table]  # the rows of each target day, as written
+    written: dict[str, WrittenFile]
+    flight_days: list[str]  # validated days read
+    spark_seconds: float  # reading into Spark, building and collecting
+
+
+def materialize_feature_days(
+    spark: SparkSession,
+    lake: Lake,
+    target_days: list[str],
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+) -> FeatureRun:
+    """Read the inputs, build the features of all target days in one Spark job, write each day."""
+    started = time.perf_counter()
+    inputs = read_feature_inputs(spark, lake, target_days, lookback_days)
+    features = build_flight_features(
+        inputs.flights, inputs.weather, inputs.planes, target_days, lookback_days
+    )
+    table = collect_features(features)
+    spark_seconds = time.perf_counter() - started
+    by_day = split_by_day(table, target_days)
+    return FeatureRun(
+        by_day, write_feature_partitions(lake, by_day), inputs.flight_days, spark_seconds
+    )

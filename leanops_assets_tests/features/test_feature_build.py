@@ -98,7 +98,7 @@ def test_features_of_a_day_ignore_its_outcomes_and_later_days(spark, flight_data
 
 
 def test_range_backfill_equals_day_by_day_and_schema_is_stable(spark, fresh_lake):
-    days = ["2013-01-01", "2013-01-02", "2013-01-08", "2013-01-09", "2013-01-10"]
+    days = ["2013-01-01", "2013-01-02", "2013-01-09"]
     one_by_one = {}
     for day in days:
         one_by_one.update(lake_features(spark, fresh_lake, [day]))
@@ -117,10 +117,11 @@ def test_range_backfill_equals_day_by_day_and_schema_is_stable(spark, fresh_lake
     first = ranged["2013-01-01"].to_pandas()
     assert first[RATE_COLUMNS].isna().all().all(), "no history before 2013-01-01: rates are null"
     assert first[ID_COLUMN].is_monotonic_increasing and first[ID_COLUMN].is_unique
+    assert_sane(ranged["2013-01-09"].to_pandas())
 
 
-def test_feature_values_are_sane(spark, fresh_lake):
-    frame = lake_features(spark, fresh_lake, ["2013-01-09"])["2013-01-09"].to_pandas()
+def assert_sane(frame):
+    """Values of 2013-01-09, a Wednesday with a full week of history."""
 
     assert list(frame.columns) == ALL_COLUMNS
     assert frame[RATE_COLUMNS].notna().all().all()
