@@ -22,6 +22,7 @@ from leanops_assets.training.model import (
     fit_pipeline,
     informative_columns,
     labels,
+    model_requirements,
     model_signature,
 )
 from leanops_assets.training.tracking import TrialRunLogger
@@ -109,6 +110,26 @@ def permutation_importances(
     return table.sort_values("auc_drop_mean", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def log_pipeline(
+    pipeline: Any, fit_rows: pd.DataFrame, example_rows: pd.DataFrame, tags: dict[str, str]
+) -> Any:
+    """Log a fitted Pipeline to the active MLflow run: skops format, a signature that requires the
+    columns it was fitted on, an input example, a pyfunc that returns class probabilities, and
+    pinned requirements. Returns MLflow's ModelInfo."""
+    import mlflow
+
+    return mlflow.sklearn.log_model(
+        pipeline,
+        name=MODEL_ARTIFACT_NAME,
+        signature=model_signature(informative_columns(feature_matrix(fit_rows))),
+        input_example=feature_matrix(example_rows),
+        pyfunc_predict_fn="predict_proba",
+        skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        pip_requirements=model_requirements(),
+        tags=tags,
+    )
+
+
 def tune_and_log(
     splits: dict[str, pd.DataFrame],
     training_data_version: str,
@@ -176,18 +197,11 @@ def tune_and_log(
     mlflow.log_table(outcome.history, artifact_file="optuna/trial_history.json")
     if importances is not None:
         mlflow.log_table(importances, artifact_file="importance/permutation.json")
-    example = feature_matrix(splits["holdout"].head(5))
-    info = mlflow.sklearn.log_model(
+    info = log_pipeline(
         pipeline,
-        name=MODEL_ARTIFACT_NAME,
-        signature=model_signature(informative_columns(feature_matrix(fit_rows))),
-        input_example=example,
-        pyfunc_predict_fn="predict_proba",
-        skops_trusted_types=SKOPS_TRUSTED_TYPES,
-        tags={
-            "leanops.training_data_version": training_data_version,
-            "optuna.study": name,
-        },
+        fit_rows,
+        splits["holdout"].head(5),
+        tags={"leanops.training_data_version": training_data_version, "optuna.study": name},
     )
     candidate = ModelCandidate(
         run_id=parent.info.run_id,

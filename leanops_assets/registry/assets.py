@@ -1,0 +1,159 @@
+"""Registry assets: the gated model version, its promotion checks, and the rollback job."""
+
+from typing import Any
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetObservation,
+    Config,
+    DataVersion,
+    MaterializeResult,
+    MetadataValue,
+    OpExecutionContext,
+    asset,
+    job,
+    op,
+)
+from pydantic import Field
+
+from leanops_assets.registry.promotion import gate_candidate, rollback_champion
+from leanops_assets.resources import LakeResource, MlflowResource, PromotionPolicy
+from leanops_assets.training.assets import tuned_model
+from leanops_assets.training.dataset import TRAINING_STAGE
+from leanops_assets.training.tracking import (
+    configure_mlflow,
+    mlflow_model_version_link,
+    mlflow_run_link,
+)
+from leanops_assets.training.workflow import read_candidate
+
+AUC_FLOOR_CHECK = "holdout_auc_above_floor"
+CHAMPION_CHECK = "not_worse_than_champion"
+
+
+@asset(
+    group_name="registry",
+    kinds={"mlflow"},
+    deps=[tuned_model],
+    check_specs=[
+        AssetCheckSpec(
+            AUC_FLOOR_CHECK,
+            asset="registered_model",
+            description="The new version's holdout ROC AUC is at least the promotion floor.",
+        ),
+        AssetCheckSpec(
+            CHAMPION_CHECK,
+            asset="registered_model",
+            description="The new version's holdout AUC trails the champion's on the same holdout by "
+            "no more than the allowed drop.",
+        ),
+    ],
+    description="The tuned model as a new registry version, promoted to champion only if it passes the gates.",
+)
+def registered_model(
+    context: AssetExecutionContext,
+    lake: LakeResource,
+    mlflow: MlflowResource,
+    promotion: PromotionPolicy,
+) -> MaterializeResult:
+    from mlflow import MlflowClient
+
+    store = lake.lake()
+    candidate = read_candidate(store)
+    holdout = store.read_table(TRAINING_STAGE, "holdout")
+    configure_mlflow(mlflow)
+    name = mlflow.model_name
+    report = gate_candidate(
+        MlflowClient(), name, candidate, holdout, promotion.auc_floor, promotion.max_auc_drop
+    )
+    decision, scores = report.decision, report.challenger
+    verdict = "promoted" if decision.promoted else "rejected"
+    context.log.info(f"{name} version {report.version}: {verdict} ({decision.reason})")
+    checks = [
+        AssetCheckResult(
+            check_name=gate.name,
+            passed=gate.passed,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                "observed": gate.observed if gate.observed is not None else "n/a",
+                "expected": gate.expected,
+                "message": gate.message,
+                "model_version": report.version,
+            },
+        )
+        for gate in report.gates
+    ]
+    champion_now = report.version if decision.promoted else decision.previous_champion
+    metadata: dict[str, Any] = {
+        "model_name": name,
+        "model_version": report.version,
+        "model_uri": f"models:/{name}/{report.version}",
+        "model_version_link": mlflow_model_version_link(mlflow, name, report.version),
+        "mlflow_run": mlflow_run_link(mlflow, report.experiment_id, report.run_id),
+        "decision": verdict,
+        "decision_reason": decision.reason,
+        "champion_version": champion_now or "none",
+        "previous_champion": decision.previous_champion or "none",
+        "holdout_rows": scores.rows,
+        "holdout_label_rate": scores.label_rate,
+        "holdout_auc": scores.auc,
+        "holdout_log_loss": scores.log_loss,
+        "holdout_brier": scores.brier,
+        "reliability": MetadataValue.md(scores.reliability.to_markdown(index=False)),
+        "champion_holdout_auc": report.champion_auc if report.champion_auc is not None else "n/a",
+        "training_data_version": candidate.training_data_version,
+    }
+    return MaterializeResult(
+        metadata=metadata,
+        check_results=checks,
+        data_version=DataVersion(f"{name}/{report.version}/{verdict}"),
+    )
+
+
+class RollbackConfig(Config):
+    version: str | None = Field(
+        default=None,
+        description="Version to make champion; default: the one holding alias 'previous'.",
+    )
+    reason: str = Field(
+        default="manual rollback", description="Why; recorded as a model-version tag."
+    )
+
+
+@op(
+    description="Point the champion alias back at an earlier model version and record when and why."
+)
+def rollback_champion_op(
+    context: OpExecutionContext, config: RollbackConfig, mlflow: MlflowResource
+) -> None:
+    from mlflow import MlflowClient
+
+    configure_mlflow(mlflow)
+    done = rollback_champion(MlflowClient(), mlflow.model_name, config.version, config.reason)
+    context.log.info(
+        f"{mlflow.model_name}: champion moved from version {done.from_version} to {done.to_version} "
+        f"at {done.at} ({done.reason})"
+    )
+    context.log_event(
+        AssetObservation(
+            asset_key="registered_model",
+            metadata={
+                "event": "rollback",
+                "champion_version": done.to_version,
+                "rolled_back_from": done.from_version,
+                "at": done.at,
+                "reason": done.reason,
+                "model_version_link": mlflow_model_version_link(
+                    mlflow, mlflow.model_name, done.to_version
+                ),
+            },
+        )
+    )
+
+
+@job(description="Roll the champion model back to an earlier registry version.")
+def rollback_champion_job() -> None:
+    rollback_champion_op()

@@ -1,0 +1,43 @@
+"""Candidates of known strength for the registry tests, logged to MLflow like tuned_model does."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from leanops_assets.features.schema import CATEGORICAL_FEATURES, FEATURE_COLUMNS
+from leanops_assets.resources import MlflowResource
+from leanops_assets.storage import Lake
+from leanops_assets.training.dataset import read_splits, stored_version
+from leanops_assets.training.model import fit_pipeline
+from leanops_assets.training.tracking import code_version, configure_mlflow
+from leanops_assets.training.workflow import ModelCandidate, log_pipeline, write_candidate
+
+
+def log_single_feature_candidate(lake: Lake, feature: str = "carrier") -> ModelCandidate:
+    """A deliberately weak model that sees one feature only, logged to its own MLflow run and left
+    in the lake as the candidate registered_model will pick up."""
+    import mlflow
+
+    splits = read_splits(lake)
+    rows = splits["train"].copy()
+    for column in FEATURE_COLUMNS:
+        if column != feature:
+            rows[column] = None if column in CATEGORICAL_FEATURES else np.nan
+    pipeline = fit_pipeline(rows, {"learning_rate": 0.1, "max_leaf_nodes": 8}, 30, seed=0)
+    experiment_id = configure_mlflow(MlflowResource())
+    version = stored_version(lake)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"only-{feature}") as run:
+        info = log_pipeline(pipeline, rows, splits["holdout"].head(5), tags={"test": "weak"})
+    candidate = ModelCandidate(
+        run_id=run.info.run_id,
+        experiment_id=experiment_id,
+        model_uri=info.model_uri,
+        model_id=info.model_id,
+        training_data_version=version,
+        study_name=f"only-{feature}",
+        best_trial_number=0,
+        best_value=float("nan"),
+        code_version=code_version(),
+    )
+    write_candidate(lake, candidate)
+    return candidate
