@@ -41,10 +41,12 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 COPY leanops_assets ./leanops_assets
 COPY dagster.yaml workspace.yaml ./
 RUN --mount=type=cache,target=/root/.cache/uv \
-    "$VIRTUAL_ENV/bin/uv" pip install --python "$VIRTUAL_ENV/bin/python" --no-deps . \
-    && mkdir -p "$DAGSTER_HOME" \
+    "$VIRTUAL_ENV/bin/uv" pip install --python "$VIRTUAL_ENV/bin/python" --no-deps .
+
+# The embedded-default instance (SQLite); mount deploy/dagster-postgres.yaml over it to scale out.
+RUN mkdir -p "$DAGSTER_HOME" \
     && cp dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
-    && chown -R leanops:leanops "$LEANOPS_HOME"
+    && chown -R 10001:10001 "$LEANOPS_HOME"
 
 USER 10001:10001
 
