@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from leanops_assets.features.schema import DATE_COLUMN, FEATURE_COLUMNS, ID_COLUMN, LABEL_COLUMN
+from leanops_assets.features.schema import DATE_COLUMN, ID_COLUMN, LABEL_COLUMN
+from leanops_assets.training.model import feature_matrix
 
 CHAMPION_ALIAS = "champion"
 # Tag the training stage sets on the model's run (or the registry on the version): the data
@@ -91,14 +92,15 @@ def load_champion(tracking_uri: str, registry_uri: str, model_name: str) -> Cham
 
 
 def positive_scores(model: Any, features: pd.DataFrame) -> pd.Series:
-    """The model's probability of is_late = 1 for each row."""
-    missing = [column for column in FEATURE_COLUMNS if column not in features.columns]
-    if missing:
-        raise KeyError(f"the feature frame lacks columns the model needs: {missing}")
+    """The model's probability of is_late = 1 for each row.
+
+    The input is the training stage's `feature_matrix`: the very column order and types the
+    champion was fitted on.
+    """
     classes = [int(c) for c in model.classes_]
     if 1 not in classes:
         raise ValueError(f"the model's classes are {classes}; it never predicts is_late = 1")
-    proba = model.predict_proba(features[FEATURE_COLUMNS])[:, classes.index(1)]
+    proba = model.predict_proba(feature_matrix(features))[:, classes.index(1)]
     return pd.Series(proba, index=features.index, name=SCORE_COLUMN, dtype="float64")
 
 
@@ -108,7 +110,7 @@ def score_features(model: Any, features: pd.DataFrame, model_version: str) -> pd
     `predicted` is the model's own decision (`predict`), so a tuned decision threshold inside
     the pipeline is honoured. `is_late` is carried over where the features already know it.
     """
-    predicted = model.predict(features[FEATURE_COLUMNS])
+    predicted = model.predict(feature_matrix(features))
     labels = (
         features[LABEL_COLUMN].astype("Int8")
         if LABEL_COLUMN in features.columns

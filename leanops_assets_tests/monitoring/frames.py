@@ -140,7 +140,8 @@ def train_pipeline(frame: pd.DataFrame):
     from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from leanops_assets.features.schema import FEATURE_COLUMNS, LABEL_COLUMN
+    from leanops_assets.features.schema import LABEL_COLUMN
+    from leanops_assets.training.model import feature_matrix
 
     columns = ColumnTransformer(
         [
@@ -162,4 +163,4 @@ def train_pipeline(frame: pd.DataFrame):
         ]
     )
     model = Pipeline([("columns", columns), ("classifier", LogisticRegression(max_iter=500))])
-    return model.fit(frame[FEATURE_COLUMNS], frame[LABEL_COLUMN].astype("int64"))
+    return model.fit(feature_matrix(frame), frame[LABEL_COLUMN].astype("int64"))

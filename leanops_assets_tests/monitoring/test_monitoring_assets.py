@@ -24,6 +24,7 @@ from leanops_assets.monitoring.sensors import build_drift_retraining_sensor
 from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPolicy
 from leanops_assets.storage import Lake
 from leanops_assets.training.dataset import stored_version
+from leanops_assets.training.model import feature_matrix
 
 MODEL_NAME = "leanops_monitoring_test"
 JULY = [f"2013-07-0{d}" for d in range(1, 8)]
@@ -112,7 +113,7 @@ def test_predictions_drift_report_check_and_sensor(leanops_home, weeks, january_
     assert len(log) == len(features) == event.metadata["dagster/row_count"].value
     assert (log["model_version"] == "1").all()
     truth = features[LABEL_COLUMN]
-    proba = january_model.predict_proba(features[january_model.feature_names_in_])[:, 1]
+    proba = january_model.predict_proba(feature_matrix(features))[:, 1]
     assert event.metadata["live_auc"].value == pytest.approx(roc_auc_score(truth, proba))
     assert event.metadata["log_loss"].value == pytest.approx(log_loss(truth, proba))
     assert event.metadata["label_rate"].value == pytest.approx(truth.mean())

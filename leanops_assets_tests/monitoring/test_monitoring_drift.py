@@ -28,6 +28,7 @@ from leanops_assets.monitoring.predict import (
     positive_scores,
     score_features,
 )
+from leanops_assets.training.model import feature_matrix
 
 THRESHOLD = 0.3
 
@@ -107,11 +108,9 @@ def test_score_features_and_live_metrics_match_sklearn(weeks, january_model):
     log = score_features(january_model, frame, model_version="3")
     assert list(log.columns) == PREDICTION_COLUMNS
     assert (log["model_version"] == "3").all()
-    proba = january_model.predict_proba(frame[january_model.feature_names_in_])[:, 1]
+    proba = january_model.predict_proba(feature_matrix(frame))[:, 1]
     np.testing.assert_allclose(log["score"], proba)
-    np.testing.assert_array_equal(
-        log["predicted"], january_model.predict(frame[january_model.feature_names_in_])
-    )
+    np.testing.assert_array_equal(log["predicted"], january_model.predict(feature_matrix(frame)))
 
     metrics = live_metrics(log)
     truth = frame[LABEL_COLUMN].astype(int)
