@@ -8,7 +8,8 @@ trigger day of the last successful retrain.
 One retrain per trigger: a request is identified by its trigger day and attempt, and its run key
 "retrain-<trigger day>-<attempt>" is what Dagster de-duplicates on. While that run is queued or
 running nothing new is requested; when it failed and the same breaching run of days still holds,
-the trigger is retried as attempt + 1; when it succeeded, its trigger day starts the cooldown.
+the trigger is retried as attempt + 1 (up to `max_attempts`, so a retrain that fails every time
+does not loop for ever); when it succeeded, its trigger day starts the cooldown.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ class PolicyConfig:
     live_auc_floor: float
     consecutive_days: int
     cooldown_days: int
+    max_attempts: int = 3
 
     def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
         if self.consecutive_days < 1:
             raise ValueError(f"consecutive_days must be at least 1, got {self.consecutive_days}")
         if self.cooldown_days < 0:
@@ -196,6 +200,14 @@ def decide(state: PolicyState, last_outcome: RunOutcome | None, policy: PolicyCo
         and last_outcome is RunOutcome.FAILED
         and request.trigger_day >= streak[0]
     ):
+        if request.attempt >= policy.max_attempts:
+            return Decision(
+                None,
+                f"retrain {request.run_key} failed, the last of {policy.max_attempts} attempts for "
+                f"the trigger on {request.trigger_day}; fix retraining_job and re-execute it, or a "
+                f"new breach after the data returns within policy will trigger afresh",
+                state,
+            )
         retry = RetrainRequest(request.trigger_day, request.attempt + 1)
         return Decision(
             retry,

@@ -98,6 +98,15 @@ def test_a_failed_retrain_is_retried_while_the_drift_persists():
     assert decide(later, RunOutcome.FAILED, POLICY).request == RetrainRequest("2013-03-02", 3)
 
 
+def test_retries_stop_after_max_attempts():
+    state = PolicyState(
+        days=days("2013-03-01", DRIFTED, DRIFTED), last_request=RetrainRequest("2013-03-02", 3)
+    )
+    decision = decide(state, RunOutcome.FAILED, POLICY)
+    assert decision.request is None
+    assert "the last of 3 attempts" in decision.reason
+
+
 def test_a_failed_retrain_is_not_retried_once_the_data_is_back_within_policy():
     state = decide(PolicyState(days=days("2013-03-01", DRIFTED, DRIFTED)), None, POLICY).state
     state = state.with_days(days("2013-03-03", OK))
@@ -160,3 +169,5 @@ def test_policy_config_rejects_nonsense():
         PolicyConfig(0.3, 0.65, 0, 7)
     with pytest.raises(ValueError, match="cooldown_days"):
         PolicyConfig(0.3, 0.65, 2, -1)
+    with pytest.raises(ValueError, match="max_attempts"):
+        PolicyConfig(0.3, 0.65, 2, 7, max_attempts=0)
