@@ -53,3 +53,9 @@ _models = _load("leanops_registry_models", Path(__file__).resolve().parent / "mo
 def weak_candidate():
     """Call with the lake to log a one-feature model and make it the pending candidate."""
     return _models.log_single_feature_candidate
+
+
+@pytest.fixture
+def fixed_candidate():
+    """Call with the lake, the features to use and a label to log an untuned candidate."""
+    return _models.log_fixed_candidate

@@ -16,25 +16,31 @@ from leanops_assets.training.workflow import ModelCandidate, log_pipeline, write
 def log_single_feature_candidate(lake: Lake, feature: str = "carrier") -> ModelCandidate:
     """A deliberately weak model that sees one feature only, logged to its own MLflow run and left
     in the lake as the candidate registered_model will pick up."""
+    return log_fixed_candidate(lake, [feature], label=f"only-{feature}")
+
+
+def log_fixed_candidate(lake: Lake, features: list[str], label: str) -> ModelCandidate:
+    """An untuned model fitted on the training split with only `features`, logged and left as the
+    pending candidate, without an Optuna study."""
     import mlflow
 
     splits = read_splits(lake)
     rows = splits["train"].copy()
     for column in FEATURE_COLUMNS:
-        if column != feature:
+        if column not in features:
             rows[column] = None if column in CATEGORICAL_FEATURES else np.nan
     pipeline = fit_pipeline(rows, {"learning_rate": 0.1, "max_leaf_nodes": 8}, 30, seed=0)
     experiment_id = configure_mlflow(MlflowResource())
     version = stored_version(lake)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"only-{feature}") as run:
-        info = log_pipeline(pipeline, rows, splits["holdout"].head(5), tags={"test": "weak"})
+    with mlflow.start_run(experiment_id=experiment_id, run_name=label) as run:
+        info = log_pipeline(pipeline, rows, splits["holdout"].head(5), tags={"test": label})
     candidate = ModelCandidate(
         run_id=run.info.run_id,
         experiment_id=experiment_id,
         model_uri=info.model_uri,
         model_id=info.model_id,
         training_data_version=version,
-        study_name=f"only-{feature}",
+        study_name=label,
         best_trial_number=0,
         best_value=float("nan"),
         code_version=code_version(),
