@@ -73,14 +73,13 @@ def _cast(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series]:
     if spec.type == "string":
         typed = values.where(present, None).map(lambda v: v if v is None else str(v))
         return typed.astype(object), pd.Series(False, index=values.index)
-    numeric = pd.to_numeric(values.where(present), errors="coerce")
-    failed = present & numeric.isna()
+    numeric = pd.to_numeric(values.where(present), errors="coerce").astype("float64")
+    unusable = numeric.isna() | ~np.isfinite(numeric)
     if spec.type == "int":
-        fractional = numeric.notna() & (numeric != np.floor(numeric))
-        failed |= fractional
-        numeric = numeric.where(~fractional)
-        return numeric.astype("Int64"), failed
-    return numeric.astype("float64"), failed
+        unusable |= (numeric != np.floor(numeric)) | (numeric.abs() > 2**53)
+    failed = present & unusable
+    numeric = numeric.where(~unusable)
+    return (numeric.astype("Int64") if spec.type == "int" else numeric), failed
 
 
 def _declared_type_matches(series: pd.Series, spec: ColumnSpec) -> bool:
@@ -156,11 +155,14 @@ def validate_partition(raw: pd.DataFrame, contract: Contract, day: str) -> Valid
                 )
         typed = typed.drop(columns=[ROW_ID])
 
-        row_day = pd.to_datetime(
-            dict(year=typed["year"], month=typed["month"], day=typed["day"]), errors="coerce"
-        )
-        other_day = row_day.notna() & (row_day.dt.date != date.fromisoformat(day))
-        flag(np.flatnonzero(other_day.to_numpy()), f"date: row is not of partition {day}")
+        when = date.fromisoformat(day)
+        same_day = (
+            (typed["year"] == when.year)
+            & (typed["month"] == when.month)
+            & (typed["day"] == when.day)
+        ).fillna(False)
+        dated = typed[["year", "month", "day"]].notna().all(axis=1)
+        flag(np.flatnonzero((dated & ~same_day).to_numpy()), f"date: row is not of partition {day}")
 
         keys = list(contract.source_keys)
         clean_so_far = np.array([not r for r in reasons])
