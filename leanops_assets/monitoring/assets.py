@@ -246,12 +246,12 @@ def drift_report(
     outcome = compute_drift(current, reference, threshold, timestamp=day_timestamp(day))
     path = outcome.save_html(monitoring_policy.resolved_reports_dir() / "drift" / f"{day}.html")
 
-    matches = champion.training_data_version in (None, reference_version)
-    if not matches:
+    learned_from = champion.training_data_version
+    if learned_from is not None and learned_from != reference_version:
         context.log.warning(
             f"the training set in the lake (version {reference_version[:12]}) is not the one the "
-            f"champion {champion.uri} learned from ({champion.training_data_version[:12]}), "
-            f"e.g. a retrained challenger was not promoted; drift is measured against the lake's"
+            f"champion {champion.uri} learned from ({learned_from[:12]}), e.g. a retrained "
+            f"challenger was not promoted; drift is measured against the lake's training set"
         )
     served = sorted(current["model_version"].astype(str).unique())
     metadata = {
@@ -270,10 +270,14 @@ def drift_report(
         "reference_version": MetadataValue.text(reference_version),
         "champion_version": MetadataValue.text(champion.version),
         "served_model_versions": MetadataValue.json(served),
-        "reference_is_champion_training_data": MetadataValue.bool(matches),
+        "champion_training_data_version": MetadataValue.text(learned_from or "not recorded"),
         "report": MetadataValue.path(str(path)),
         "columns": MetadataValue.md(_column_table(outcome)),
     }
+    if learned_from is not None:
+        metadata["reference_is_champion_training_data"] = MetadataValue.bool(
+            learned_from == reference_version
+        )
     if outcome.live_auc is not None:
         metadata["live_auc"] = MetadataValue.float(outcome.live_auc)
     context.log.info(
