@@ -100,9 +100,6 @@ def tuned_model(
     tuning: TuningResource,
     mlflow_tracking: ResourceParam[Any],
 ) -> MaterializeResult:
-    store = lake.lake()
-    splits = read_splits(store)
-    data_version = stored_version(store)
     plan = TuningPlan(
         n_trials=tuning.n_trials,
         timeout_seconds=tuning.timeout_seconds,
@@ -111,8 +108,12 @@ def tuned_model(
         max_steps=config.max_steps,
         threads=config.threads,
     )
-    mlflow_tracking.set_tag("mlflow.runName", f"tuned_model {context.run_id[:8]}")
+    store = lake.lake()
+    # The resource started the MLflow run; end it here, FAILED if anything below raises.
     try:
+        mlflow_tracking.set_tag("mlflow.runName", f"tuned_model {context.run_id[:8]}")
+        splits = read_splits(store)
+        data_version = stored_version(store)
         result = tune_and_log(
             splits,
             data_version,

@@ -136,3 +136,18 @@ def test_tuned_model_resumes_its_study_and_logs_to_mlflow(feature_lake, leanops_
     holdout = feature_lake.read_table("training", "holdout")
     scores = predict_late_probability(mlflow.pyfunc.load_model(candidate.model_uri), holdout)
     assert scores.shape == (len(holdout),) and ((scores > 0) & (scores < 1)).all()
+
+
+def test_study_resumes_in_an_rdb_storage(tmp_path: Path, feature_days):
+    train, validation = _splits(feature_days)
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    plan = TuningPlan(n_trials=2, seed=1, iterations_per_step=10, max_steps=2, threads=1)
+    first = run_study(
+        train, validation, "flights-rdb", open_storage(url, tmp_path / "unused"), plan
+    )
+    second = run_study(
+        train, validation, "flights-rdb", open_storage(url, tmp_path / "unused"), plan
+    )
+    assert len(first.history) == 2 and len(second.history) == 4
+    assert second.best_value >= first.best_value
+    assert not (tmp_path / "unused").exists()
