@@ -66,6 +66,8 @@ def write_parquet_atomic(
     Readers see the old file or the new one, never a torn one. Same frame, same bytes.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed writer
+        stale.unlink(missing_ok=True)
     table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
