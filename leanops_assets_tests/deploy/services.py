@@ -105,7 +105,7 @@ DESIGN_EDGES: list[tuple[str, str]] = [
 REQUIRED_ASSETS = ["raw_flights", "raw_weather", "planes", "validated_flights"]
 
 
-def expected_definitions() -> dict[str, set]:
+def expected_definitions() -> dict:
     """What a user must find, derived from leanops_assets.definitions.defs itself."""
     from leanops_assets.definitions import defs
 
@@ -125,6 +125,9 @@ def expected_definitions() -> dict[str, set]:
         "schedules": {s.name for s in defs.schedules or []},
         "sensors": {s.name for s in defs.sensors or []},
         "edges": edges,
+        "groups": {
+            key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()
+        },
     }
 
 
@@ -133,3 +136,18 @@ def design_edges_in(assets: set[str]) -> list[tuple[str, str]]:
     missing = [a for a in REQUIRED_ASSETS if a not in assets]
     assert not missing, f"assets the design requires are not defined: {missing}"
     return [(a, b) for a, b in DESIGN_EDGES if a in assets and b in assets]
+
+
+def wait_until(probe, seconds: float, what: str, log: Path | None = None) -> None:
+    """Waits until probe() returns something truthy; fails naming WHAT and showing the log."""
+    deadline = time.monotonic() + seconds
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if probe():
+                return
+        except (OSError, AssertionError, KeyError) as error:
+            last_error = error
+        time.sleep(1)
+    tail = log.read_text(errors="replace")[-4000:] if log and log.exists() else ""
+    pytest.fail(f"timed out waiting for {what} ({last_error}); log:\n{tail}", pytrace=False)

@@ -1,0 +1,255 @@
+"""The UI as a user sees it: `dagster dev` over a replayed day, its GraphQL API, and the pages in a
+real headless Chromium (Debian's, installed by scripts/services/chromium.sh; Playwright drives it).
+
+Screenshots land in test-artifacts/ui/ (git-ignored)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from leanops_assets.settings import REPO_ROOT
+
+from .conftest import services
+
+pytestmark = pytest.mark.slow
+
+SCREENSHOTS = REPO_ROOT / "test-artifacts" / "ui"
+REPLAY_START, REPLAY_DAYS = "2013-01-01", 1
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+DEFINITIONS_QUERY = """
+{
+  repositoriesOrError {
+    ... on RepositoryConnection {
+      nodes {
+        name
+        location { name }
+        jobs { name }
+        schedules { name }
+        sensors { name }
+        assetNodes {
+          assetKey { path }
+          groupName
+          dependencyKeys { path }
+          assetChecksOrError { ... on AssetChecks { checks { name } } }
+        }
+      }
+    }
+    ... on PythonError { message }
+  }
+  runsOrError { ... on Runs { results { runId jobName status tags { key value } } } }
+}
+"""
+
+
+def graphql(base: str, query: str) -> dict:
+    request = urllib.request.Request(
+        f"{base}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        body = json.load(response)
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+@pytest.fixture(scope="module")
+def dagster_ui(tmp_path_factory):
+    """`dagster dev` on a free loopback port over a Dagster home holding one replayed day."""
+    home = tmp_path_factory.mktemp("ui") / "leanops_home"
+    dagster_home = home / "dagster_home"
+    dagster_home.mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    env = {**os.environ, "LEANOPS_HOME": str(home), "DAGSTER_HOME": str(dagster_home)}
+    replay = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "leanops_assets.replay",
+            "--start",
+            REPLAY_START,
+            "--days",
+            str(REPLAY_DAYS),
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert replay.returncode == 0, replay.stdout[-3000:] + replay.stderr[-3000:]
+
+    port = services.free_port()
+    log = home / "dagster-dev.log"
+    dagster = Path(sys.executable).parent / "dagster"
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        services.wait_http(f"{base}/server_info", 300, process=server, log=log)
+        services.wait_until(
+            lambda: graphql(base, DEFINITIONS_QUERY)["repositoriesOrError"].get("nodes"),
+            300,
+            f"the code location to load in {base}",
+            log=log,
+        )
+        yield base
+    finally:
+        services.stop_process_group(server)
+
+
+def test_graphql_shows_every_definition_lineage_and_the_replayed_runs(dagster_ui):
+    data = graphql(dagster_ui, DEFINITIONS_QUERY)
+    (repository,) = data["repositoriesOrError"]["nodes"]
+    assert repository["location"]["name"] == "leanops_assets"
+    expected = services.expected_definitions()
+
+    nodes = repository["assetNodes"]
+    shown_assets = {"/".join(n["assetKey"]["path"]) for n in nodes}
+    assert shown_assets == expected["assets"]
+    shown_checks = {
+        f"{'/'.join(n['assetKey']['path'])}:{c['name']}"
+        for n in nodes
+        for c in (n["assetChecksOrError"].get("checks") or [])
+    }
+    assert shown_checks == expected["asset_checks"]
+    shown_edges = {
+        ("/".join(d["path"]), "/".join(n["assetKey"]["path"]))
+        for n in nodes
+        for d in n["dependencyKeys"]
+    }
+    assert shown_edges == expected["edges"]
+    for edge in services.design_edges_in(shown_assets):
+        assert edge in shown_edges, f"the UI lacks the lineage edge {edge}"
+    assert {j["name"] for j in repository["jobs"] if not j["name"].startswith("__")} == expected[
+        "jobs"
+    ]
+    assert {s["name"] for s in repository["schedules"]} == expected["schedules"]
+    assert {s["name"] for s in repository["sensors"]} == expected["sensors"]
+
+    runs = data["runsOrError"]["results"]
+    daily = [r for r in runs if r["jobName"] == "daily_pipeline"]
+    assert len(daily) == REPLAY_DAYS and all(r["status"] == "SUCCESS" for r in daily), runs
+    partitions = {t["value"] for r in daily for t in r["tags"] if t["key"] == "dagster/partition"}
+    assert partitions == {REPLAY_START}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = subprocess.run(
+        ["bash", str(services.SCRIPTS / "chromium.sh"), "install"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if chromium.returncode != 0:
+        pytest.fail(
+            f"scripts/services/chromium.sh install failed:\n{chromium.stderr[-3000:]}",
+            pytrace=False,
+        )
+    executable = chromium.stdout.strip().splitlines()[-1]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+def _page(browser, url: str, height: int = 1000):
+    page = browser.new_page(viewport={"width": 1600, "height": height})
+    page.set_default_timeout(60_000)
+    # A first visit may greet with a community sign-up dialog; a user would press Skip.
+    page.add_locator_handler(
+        page.get_by_text("Join the Dagster community"),
+        lambda: page.get_by_role("button", name="Skip").click(),
+    )
+    page.goto(url, wait_until="domcontentloaded")
+    return page
+
+
+@contextmanager
+def _screenshot_on_failure(page, name: str):
+    try:
+        yield
+    except Exception:
+        page.screenshot(path=str(SCREENSHOTS / f"FAILED-{name}.png"), full_page=True)
+        raise
+    finally:
+        page.close()
+
+
+def test_asset_graph_page_shows_every_asset_of_every_group(dagster_ui, browser):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    expected = services.expected_definitions()
+    page = _page(browser, f"{dagster_ui}/asset-groups", height=1400)
+    with _screenshot_on_failure(page, "asset-graph"):
+        page.get_by_text("Global asset lineage").first.wait_for(state="visible")
+        for group in sorted(set(expected["groups"].values())):
+            members = sorted(a for a, g in expected["groups"].items() if g == group)
+            first = page.get_by_text(members[0], exact=True)
+            if first.count() == 0 or not first.first.is_visible():
+                # A collapsed group node: its title in the canvas (the tree lists it first) expands it.
+                page.get_by_text(group, exact=True).last.click()
+            for asset in members:
+                page.get_by_text(asset, exact=True).last.wait_for(state="visible")
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(SCREENSHOTS / "asset-graph.png"), full_page=True)
+
+
+def test_validated_flights_page_shows_lineage_partition_and_checks(dagster_ui, browser):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    expected = services.expected_definitions()
+    checks = sorted(
+        c.split(":", 1)[1] for c in expected["asset_checks"] if c.startswith("validated_flights:")
+    )
+    upstream = sorted(a for a, b in expected["edges"] if b == "validated_flights")
+    page = _page(browser, f"{dagster_ui}/assets/validated_flights")
+    with _screenshot_on_failure(page, "validated_flights"):
+        page.get_by_text("Latest materialization").first.wait_for(state="visible")
+        page.get_by_text(REPLAY_START, exact=True).first.wait_for(state="visible")
+        page.get_by_text("Upstream assets").first.wait_for(state="visible")
+        for asset in upstream:
+            page.get_by_text(asset, exact=True).first.wait_for(state="visible")
+        page.get_by_text("daily_pipeline", exact=True).first.wait_for(state="visible")
+        page.screenshot(path=str(SCREENSHOTS / "validated_flights-overview.png"), full_page=True)
+
+        page.get_by_role("tab", name="Checks").first.click()
+        for check in checks:
+            page.get_by_text(check, exact=True).first.wait_for(state="visible")
+        # The replayed day passed every gate: each check's latest execution succeeded.
+        succeeded = page.get_by_text("Succeeded", exact=True)
+        succeeded.first.wait_for(state="visible")
+        assert succeeded.count() == len(checks), (
+            f"{succeeded.count()} of {len(checks)} checks succeeded"
+        )
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(SCREENSHOTS / "validated_flights-checks.png"), full_page=True)
