@@ -71,7 +71,7 @@ def test_dockerfile_shape():
         assert entry in ignored
 
 
-def test_system_packages_resolve_in_bookworm():
+def test_system_packages_resolve_in_the_apt_index():
     """The apt-get line's pinned packages exist in Debian's index (a dry run, nothing installed)."""
     if shutil.which("apt-get") is None:
         pytest.fail(
