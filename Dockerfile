@@ -6,6 +6,9 @@
 #   docker build -t leanops .
 #   docker run --rm -p 4000:4000 leanops                          # gRPC code location (default)
 #   docker run --rm -p 3000:3000 leanops dagster dev -h 0.0.0.0 -p 3000   # all-in-one UI
+#
+# Scaling out is configuration: empty LEANOPS_* endpoints below mean the embedded default
+# (local lake, local MLflow store, Optuna journal, local Spark); deploy/README-deploy.md lists them.
 FROM python:3.11-slim-bookworm
 
 ARG UV_VERSION=0.13.8
@@ -18,7 +21,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     LEANOPS_HOME=/var/lib/leanops \
-    DAGSTER_HOME=/var/lib/leanops/dagster_home
+    DAGSTER_HOME=/var/lib/leanops/dagster_home \
+    LEANOPS_LAKE_ROOT="" \
+    LEANOPS_MLFLOW_TRACKING_URI="" \
+    LEANOPS_OPTUNA_STORAGE="" \
+    LEANOPS_SPARK_MASTER=""
 
 # Spark 4 needs Java 17; Debian's headless JRE is the smallest that runs it.
 RUN apt-get update \

@@ -19,6 +19,7 @@ mkdir -p "$STATE"
 
 print_env() {
   echo "MLFLOW_TRACKING_URI=http://127.0.0.1:$(cat "$STATE/port")"
+  echo "LEANOPS_MLFLOW_TRACKING_URI=http://127.0.0.1:$(cat "$STATE/port")"
 }
 
 healthy() {

@@ -29,6 +29,7 @@ PY
 
 print_env() {
   echo "SPARK_MASTER_URL=spark://127.0.0.1:$(cat "$STATE/master.port")"
+  echo "LEANOPS_SPARK_MASTER=spark://127.0.0.1:$(cat "$STATE/master.port")"
   echo "SPARK_MASTER_WEBUI_URL=http://127.0.0.1:$(cat "$STATE/master-webui.port")"
 }
 
