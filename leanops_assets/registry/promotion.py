@@ -127,7 +127,11 @@ def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersio
     try:
         return client.get_model_version_by_alias(name, alias)
     except MlflowException as exc:
-        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+        # No registered model: RESOURCE_DOES_NOT_EXIST. No such alias: the SQL store answers
+        # INVALID_PARAMETER_VALUE "... alias <alias> not found."; any other invalid value raises.
+        missing_model = exc.error_code == "RESOURCE_DOES_NOT_EXIST"
+        missing_alias = exc.error_code == "INVALID_PARAMETER_VALUE" and "not found" in exc.message
+        if missing_model or missing_alias:
             return None
         raise
 

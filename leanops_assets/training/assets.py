@@ -71,6 +71,10 @@ def training_set(
     return MaterializeResult(data_version=DataVersion(version), metadata=metadata)
 
 
+# Trials shown in the asset's metadata (the latest); MLflow holds the whole history.
+HISTORY_ROWS = 50
+
+
 class TunedModelConfig(Config):
     iterations_per_step: int = Field(
         default=25, description="Boosting iterations added between two pruning reports."
@@ -152,7 +156,9 @@ def tuned_model(
         "trials_pruned": outcome.count("PRUNED"),
         "trials_this_run": len(outcome.new_trials),
         "trials_pruned_this_run": outcome.count("PRUNED", new_only=True),
-        "trial_history": MetadataValue.md(history.round(4).to_markdown(index=False)),
+        "trial_history": MetadataValue.md(
+            history.tail(HISTORY_ROWS).round(4).to_markdown(index=False)
+        ),
     }
     if result.importances is not None:
         metadata["permutation_importance"] = MetadataValue.md(

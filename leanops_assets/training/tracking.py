@@ -40,6 +40,7 @@ def configure_mlflow(settings: MlflowResource) -> str:
     Returns the experiment id.
     """
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     mlflow.set_tracking_uri(settings.resolved_tracking_uri())
     if settings.registry_uri:
@@ -47,9 +48,15 @@ def configure_mlflow(settings: MlflowResource) -> str:
     experiment = mlflow.get_experiment_by_name(settings.experiment)
     if experiment is not None:
         return experiment.experiment_id
-    return mlflow.create_experiment(
-        settings.experiment, artifact_location=settings.artifact_location()
-    )
+    try:
+        return mlflow.create_experiment(
+            settings.experiment, artifact_location=settings.artifact_location()
+        )
+    except MlflowException as exc:
+        # Another run created it between the lookup and here.
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return mlflow.get_experiment_by_name(settings.experiment).experiment_id
 
 
 @resource(

@@ -39,10 +39,11 @@ class TuningPlan:
     seed: int = 13
     iterations_per_step: int = 25
     max_steps: int = 8
-    # Trials that finish before the pruner compares; steps are 1, 2, ...: 0 warm-up steps prunes
-    # from the first report.
+    # Trials that finish before the pruner compares. Steps count from 1 and the pruner skips
+    # steps below the warm-up: 2 leaves every trial's first report alone (a slow learning rate
+    # starts low) and prunes from the second.
     pruner_startup_trials: int = 3
-    pruner_warmup_steps: int = 0
+    pruner_warmup_steps: int = 2
     sampler_startup_trials: int = 5
     threads: int | None = None
 
