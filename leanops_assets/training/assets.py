@@ -116,14 +116,14 @@ def tuned_model(
     # The resource started the MLflow run; end it here, FAILED if anything below raises.
     try:
         mlflow_tracking.set_tag("mlflow.runName", f"tuned_model {context.run_id[:8]}")
-        splits = read_splits(store)
         data_version = stored_version(store)
+        splits = read_splits(store)
         result = tune_and_log(
             splits,
             data_version,
             study_prefix=mlflow.model_name,
             storage_url=tuning.storage,
-            journal_path=tuning.journal_path(),
+            journal_path=None if tuning.storage else tuning.journal_path(),
             plan=plan,
             code_version=code_version(),
             importance_rows=config.importance_rows,

@@ -70,13 +70,15 @@ def study_name(prefix: str, data_version: str) -> str:
     return f"{prefix}-{data_version[:16]}"
 
 
-def open_storage(storage_url: str, journal_path: Path) -> Any:
+def open_storage(storage_url: str, journal_path: Path | None) -> Any:
     """An RDB storage for a URL, else a journal file (resumable, no server)."""
     import optuna
     from optuna.storages.journal import JournalFileBackend
 
     if storage_url:
         return optuna.storages.RDBStorage(storage_url)
+    if journal_path is None:
+        raise ValueError("no Optuna storage: give an RDB URL or a journal file path")
     journal_path.parent.mkdir(parents=True, exist_ok=True)
     return optuna.storages.JournalStorage(JournalFileBackend(str(journal_path)))
 

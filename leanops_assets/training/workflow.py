@@ -65,6 +65,11 @@ def write_candidate(lake: Lake, candidate: ModelCandidate) -> None:
 
 
 def read_candidate(lake: Lake) -> ModelCandidate:
+    path = lake.table_path(TRAINING_STAGE, CANDIDATE_DATASET)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no tuned model candidate at {path}; materialize tuned_model first"
+        )
     frame = lake.read_table(TRAINING_STAGE, CANDIDATE_DATASET)
     if len(frame) != 1:
         raise ValueError(
@@ -135,7 +140,7 @@ def tune_and_log(
     training_data_version: str,
     study_prefix: str,
     storage_url: str,
-    journal_path: Path,
+    journal_path: Path | None,
     plan: TuningPlan,
     code_version: str,
     importance_rows: int = 2000,

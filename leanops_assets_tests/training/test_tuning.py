@@ -151,3 +151,23 @@ def test_study_resumes_in_an_rdb_storage(tmp_path: Path, feature_days):
     assert len(first.history) == 2 and len(second.history) == 4
     assert second.best_value >= first.best_value
     assert not (tmp_path / "unused").exists()
+
+
+def test_tuned_model_without_training_set_fails_clearly_and_marks_its_run(leanops_home):
+    import mlflow
+
+    result = materialize(
+        [tuned_model],
+        resources=_resources(1),
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = result.get_step_failure_events()[0].event_specific_data.error
+    assert "materialize training_set first" in failure.cause.message
+    client = mlflow.MlflowClient(MlflowResource().resolved_tracking_uri())
+    experiment = client.get_experiment_by_name(MlflowResource().experiment)
+    (run,) = client.search_runs(
+        [experiment.experiment_id], f"tags.dagster_run_id = '{result.run_id}'"
+    )
+    assert run.info.status == "FAILED"
