@@ -58,8 +58,11 @@ def partition_metadata(table: pa.Table, written: WrittenFile) -> dict[str, objec
     deps=[
         AssetDep(
             "validated_flights",
+            # The first week's look-back reaches before 2013-01-01: those days are simply absent.
             partition_mapping=TimeWindowPartitionMapping(
-                start_offset=-DEFAULT_LOOKBACK_DAYS, end_offset=0
+                start_offset=-DEFAULT_LOOKBACK_DAYS,
+                end_offset=0,
+                allow_nonexistent_upstream_partitions=True,
             ),
         ),
         AssetDep("raw_weather"),

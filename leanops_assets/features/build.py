@@ -147,7 +147,7 @@ def _add_rates(flights: DataFrame, windows: DataFrame) -> DataFrame:
         (F.col("late") / F.col("flights")).alias("prior_late"),
         (F.col("cancelled") / F.col("flights")).alias("prior_cancel"),
     )
-    out = flights.join(F.broadcast(totals), DATE_COLUMN, "left")
+    out = flights.join(totals, DATE_COLUMN, "left")
     for prefix, column in RATE_KEYS.items():
         counts = windows.where(F.col("key_kind") == prefix).select(
             F.col("target_date").alias(DATE_COLUMN),
@@ -156,7 +156,7 @@ def _add_rates(flights: DataFrame, windows: DataFrame) -> DataFrame:
             F.col("late").alias("_late"),
             F.col("cancelled").alias("_cancelled"),
         )
-        out = out.join(F.broadcast(counts), [DATE_COLUMN, column], "left")
+        out = out.join(counts, [DATE_COLUMN, column], "left")
         n = F.coalesce(F.col("_n"), F.lit(0))
         out = (
             out.withColumn(
@@ -214,8 +214,9 @@ def build_flight_features(
     history = base.where(
         (F.col(DATE_COLUMN) >= F.lit(earliest)) & (F.col(DATE_COLUMN) < F.lit(target_dates[-1]))
     ).select(DATE_COLUMN, *RATE_KEYS.values(), F.col(LABEL_COLUMN).alias("late"), "cancelled")
-    # Small (target days x keys) and read five times below: computed once, kept on the executors.
-    windows = _rolling_rates(history, targets, lookback_days).localCheckpoint(eager=True)
+    # Small (target days x keys) and read five times below: computed once and brought to the
+    # driver, so nothing stays cached in a long-lived session after the features are collected.
+    windows = spark.createDataFrame(_rolling_rates(history, targets, lookback_days).toArrow())
 
     day_targets = targets.withColumnRenamed("target_date", DATE_COLUMN)
     hour = F.floor(F.col("sched_dep_time") / 100)

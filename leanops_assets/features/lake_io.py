@@ -75,7 +75,6 @@ FEATURES_ARROW_SCHEMA = pa.schema(
         *[pa.field(name, pa.float64()) for name in NUMERIC_FEATURES],
     ]
 )
-assert FEATURES_ARROW_SCHEMA.names == ALL_COLUMNS
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""The flight_features asset materialized for real: one partition, then a single-run range."""
+"""The flight_features asset materialized for real: one partition, then a single-run range.
+
+Days of the first week, whose look-back window reaches before the first partition.
+"""
 
 import pyarrow.parquet as pq
 from dagster import AssetKey, AssetSpec, DagsterInstance, materialize
@@ -34,13 +37,13 @@ def test_asset_writes_one_partition_and_a_range_in_one_run(leanops_home, fresh_l
         single = materialize(
             [flight_features, *UPSTREAM],
             selection=[flight_features],
-            partition_key="2013-01-09",
+            partition_key="2013-01-03",
             resources=resources,
             instance=instance,
         )
         assert single.success
-        event = latest_materializations(instance)["2013-01-09"]
-        path = fresh_lake.partition_path("features", "flights", "2013-01-09")
+        event = latest_materializations(instance)["2013-01-03"]
+        path = fresh_lake.partition_path("features", "flights", "2013-01-03")
         assert pq.read_schema(path).remove_metadata().equals(FEATURES_ARROW_SCHEMA)
         assert event.metadata["dagster/row_count"].value == pq.read_metadata(path).num_rows
         assert event.metadata["feature_count"].value == 34
@@ -53,21 +56,21 @@ def test_asset_writes_one_partition_and_a_range_in_one_run(leanops_home, fresh_l
             [flight_features, *UPSTREAM],
             selection=[flight_features],
             tags={
-                "dagster/asset_partition_range_start": "2013-01-08",
-                "dagster/asset_partition_range_end": "2013-01-10",
+                "dagster/asset_partition_range_start": "2013-01-02",
+                "dagster/asset_partition_range_end": "2013-01-04",
             },
             resources=resources,
             instance=instance,
         )
         assert ranged.success
         by_partition = latest_materializations(instance)
-        for day in ("2013-01-08", "2013-01-09", "2013-01-10"):
+        for day in ("2013-01-02", "2013-01-03", "2013-01-04"):
             metadata = by_partition[day].metadata
             assert metadata["partitions_in_run"].value == 3
             assert metadata["path"].value.endswith(f"date={day}/part.parquet")
             written = fresh_lake.partition_rows("features", "flights", day)
             assert metadata["dagster/row_count"].value == written
         assert (
-            by_partition["2013-01-09"].metadata["content_hash"].value
+            by_partition["2013-01-03"].metadata["content_hash"].value
             == event.metadata["content_hash"].value
         ), "a day written inside a range is byte-identical to the same day on its own"
