@@ -85,8 +85,18 @@ def mlflow_tracking_resource(context: InitResourceContext):
             resource_config=config,
         )
     )
+    import mlflow
+
+    # dagster-mlflow leaves `mlflow_run_id` unset when it starts a new run; the active run is it.
+    run_id = mlflow.active_run().info.run_id
     yield tracker
     tracker.cleanup_on_error()
+    # The asset ends the run it used. A run still open here was never used: the steps that
+    # needed it did not get to run (an upstream step failed), so it must not stay RUNNING.
+    active = mlflow.active_run()
+    if active is not None and active.info.run_id == run_id:
+        mlflow.set_tag("leanops.ended_by", "resource teardown: no step used this run")
+        mlflow.end_run(status="KILLED")
 
 
 def _ui_base(settings: MlflowResource) -> str | None:

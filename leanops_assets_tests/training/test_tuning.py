@@ -171,3 +171,21 @@ def test_tuned_model_without_training_set_fails_clearly_and_marks_its_run(leanop
         [experiment.experiment_id], f"tags.dagster_run_id = '{result.run_id}'"
     )
     assert run.info.status == "FAILED"
+
+
+def test_mlflow_run_of_a_run_that_never_tuned_is_not_left_running(leanops_home):
+    import mlflow
+
+    result = materialize(
+        [training_set, tuned_model],
+        resources=_resources(1),
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    client = mlflow.MlflowClient(MlflowResource().resolved_tracking_uri())
+    experiment = client.get_experiment_by_name(MlflowResource().experiment)
+    (run,) = client.search_runs(
+        [experiment.experiment_id], f"tags.dagster_run_id = '{result.run_id}'"
+    )
+    assert run.info.status == "KILLED"
