@@ -79,16 +79,35 @@ def wait_http(
     )
 
 
-def stop_process_group(process: subprocess.Popen, grace: float = 20) -> None:
-    """Stops a process started with start_new_session=True, and its children, by its group id."""
+def stop_process_group(
+    process: subprocess.Popen, grace: float = 20, first_signal: int = 15
+) -> None:
+    """Stops a process started with start_new_session=True, and its children, by its group id:
+    FIRST_SIGNAL (TERM; INT for `dagster dev`, which shuts down on Ctrl-C), then KILL after GRACE."""
     if process.poll() is not None:
         return
-    os.killpg(process.pid, 15)
+    os.killpg(process.pid, first_signal)
     try:
         process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, 9)
         process.wait(timeout=10)
+
+
+# How the deployment tests replay days: the one place to change when the replay's arguments do
+# (e.g. warm-up days before --start). The tests assert on the replayed days, and accept more.
+REPLAY_START = "2013-01-01"
+
+
+def replay_argv(days: int, start: str = REPLAY_START) -> list[str]:
+    return [sys.executable, "-m", "leanops_assets.replay", "--start", start, "--days", str(days)]
+
+
+def replayed_days(days: int, start: str = REPLAY_START) -> list[str]:
+    from datetime import date, timedelta
+
+    first = date.fromisoformat(start)
+    return [(first + timedelta(days=i)).isoformat() for i in range(days)]
 
 
 # Lineage the DESIGN.md asset graph promises. An edge is asserted as soon as both of its assets
