@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 DEFAULT_LOOKBACK_DAYS = 7
 PRIOR_FLIGHTS = 10.0
+ALL_KEY = "*"  # key of the window's totals (key_kind "all"): a value no real key takes
 # Bump when the features change, so Dagster marks older partitions as produced by other code.
 FEATURES_CODE_VERSION = "1"
 
@@ -104,21 +105,17 @@ def _rolling_rates(history: DataFrame, targets: DataFrame, lookback_days: int) -
     """Per target day and key: late and cancel counts over the days [D - lookback, D - 1].
 
     Returns target_date, key_kind, key, flights, late, cancelled; key_kind "all" holds the
-    window's totals (key null), used as the prior.
+    window's totals (key ALL_KEY), used as the prior.
     """
     from pyspark.sql import functions as F
 
-    keys = [
-        F.struct(F.lit(kind).alias("key_kind"), F.col(column).cast("string").alias("key"))
-        for kind, column in RATE_KEYS.items()
-    ]
-    keys.append(F.struct(F.lit("all").alias("key_kind"), F.lit(None).cast("string").alias("key")))
+    keys = _key_structs(with_totals=True)
     # One row per flight and key kind; a flight without a key value (no tail number) counts
     # only toward the window's totals.
     stacked = (
         history.select(DATE_COLUMN, "late", "cancelled", F.explode(F.array(*keys)).alias("k"))
         .select(DATE_COLUMN, "late", "cancelled", "k.key_kind", "k.key")
-        .where(F.col("key").isNotNull() | (F.col("key_kind") == "all"))
+        .where(F.col("key").isNotNull())
     )
     daily = stacked.groupBy(DATE_COLUMN, "key_kind", "key").agg(
         F.count(F.lit(1)).alias("flights"),
@@ -139,37 +136,47 @@ def _rolling_rates(history: DataFrame, targets: DataFrame, lookback_days: int) -
     )
 
 
-def _add_rates(flights: DataFrame, windows: DataFrame) -> DataFrame:
+def _key_structs(with_totals: bool) -> list[Column]:
     from pyspark.sql import functions as F
 
-    totals = windows.where(F.col("key_kind") == "all").select(
-        F.col("target_date").alias(DATE_COLUMN),
-        (F.col("late") / F.col("flights")).alias("prior_late"),
-        (F.col("cancelled") / F.col("flights")).alias("prior_cancel"),
+    keys = [
+        F.struct(F.lit(kind).alias("key_kind"), F.col(column).cast("string").alias("key"))
+        for kind, column in RATE_KEYS.items()
+    ]
+    if with_totals:
+        keys.append(F.struct(F.lit("all").alias("key_kind"), F.lit(ALL_KEY).alias("key")))
+    return keys
+
+
+def _rate_columns(flights: DataFrame, windows: DataFrame) -> DataFrame:
+    """flight_id, flight_date and the eight smoothed rates, joining the windows only once."""
+    from pyspark.sql import functions as F
+
+    exploded = flights.select(
+        ID_COLUMN, DATE_COLUMN, F.explode(F.array(*_key_structs(with_totals=True))).alias("k")
+    ).select(ID_COLUMN, DATE_COLUMN, "k.key_kind", "k.key")
+    matched = exploded.join(
+        windows.withColumnRenamed("target_date", DATE_COLUMN),
+        [DATE_COLUMN, "key_kind", "key"],
+        "left",
     )
-    out = flights.join(totals, DATE_COLUMN, "left")
-    for prefix, column in RATE_KEYS.items():
-        counts = windows.where(F.col("key_kind") == prefix).select(
-            F.col("target_date").alias(DATE_COLUMN),
-            F.col("key").alias(column),
-            F.col("flights").alias("_n"),
-            F.col("late").alias("_late"),
-            F.col("cancelled").alias("_cancelled"),
-        )
-        out = out.join(counts, [DATE_COLUMN, column], "left")
-        n = F.coalesce(F.col("_n"), F.lit(0))
-        out = (
-            out.withColumn(
-                f"{prefix}_late_rate",
-                _smoothed(F.coalesce(F.col("_late"), F.lit(0)), n, F.col("prior_late")),
-            )
-            .withColumn(
-                f"{prefix}_cancel_rate",
-                _smoothed(F.coalesce(F.col("_cancelled"), F.lit(0)), n, F.col("prior_cancel")),
-            )
-            .drop("_n", "_late", "_cancelled")
-        )
-    return out
+    wide = matched.groupBy(ID_COLUMN, DATE_COLUMN).agg(
+        *[
+            F.max(F.when(F.col("key_kind") == kind, F.col(measure))).alias(f"{kind}__{measure}")
+            for kind in [*RATE_KEYS, "all"]
+            for measure in ("flights", "late", "cancelled")
+        ]
+    )
+    prior_late = F.col("all__late") / F.col("all__flights")
+    prior_cancel = F.col("all__cancelled") / F.col("all__flights")
+    rates = []
+    for prefix in RATE_KEYS:
+        n = F.coalesce(F.col(f"{prefix}__flights"), F.lit(0))
+        late = F.coalesce(F.col(f"{prefix}__late"), F.lit(0))
+        cancelled = F.coalesce(F.col(f"{prefix}__cancelled"), F.lit(0))
+        rates.append(_smoothed(late, n, prior_late).alias(f"{prefix}_late_rate"))
+        rates.append(_smoothed(cancelled, n, prior_cancel).alias(f"{prefix}_cancel_rate"))
+    return wide.select(ID_COLUMN, DATE_COLUMN, *rates)
 
 
 def build_flight_features(
@@ -214,9 +221,7 @@ def build_flight_features(
     history = base.where(
         (F.col(DATE_COLUMN) >= F.lit(earliest)) & (F.col(DATE_COLUMN) < F.lit(target_dates[-1]))
     ).select(DATE_COLUMN, *RATE_KEYS.values(), F.col(LABEL_COLUMN).alias("late"), "cancelled")
-    # Small (target days x keys) and read five times below: computed once and brought to the
-    # driver, so nothing stays cached in a long-lived session after the features are collected.
-    windows = spark.createDataFrame(_rolling_rates(history, targets, lookback_days).toArrow())
+    windows = _rolling_rates(history, targets, lookback_days)
 
     day_targets = targets.withColumnRenamed("target_date", DATE_COLUMN)
     hour = F.floor(F.col("sched_dep_time") / 100)
@@ -273,7 +278,10 @@ def build_flight_features(
         .withColumn("plane_age", F.year(DATE_COLUMN).cast("double") - F.col("plane_year"))
         .join(weather_hourly, ["origin", "time_hour"], "left")
     )
-    with_rates = _add_rates(joined, windows)
+    target_flights = base.join(F.broadcast(day_targets.select(DATE_COLUMN)), DATE_COLUMN)
+    with_rates = joined.join(
+        _rate_columns(target_flights, windows), [ID_COLUMN, DATE_COLUMN], "left"
+    )
 
     casts = [
         F.col(ID_COLUMN).cast("string"),

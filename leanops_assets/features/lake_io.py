@@ -1,7 +1,8 @@
 """Reading the feature inputs from the lake and writing feature partitions back, one per day.
 
-Inputs are read with pyarrow, cast to fixed schemas and handed to Spark as Arrow tables, so a
-day whose column happens to be all null (typed null by pandas) cannot change a type downstream.
+Validated flights are read by Spark straight from the Parquet files and cast to fixed types;
+the small weather days and the planes table are read with pyarrow, cast to fixed schemas and
+handed to Spark as Arrow tables (a day whose column is all null cannot change a type).
 """
 
 from __future__ import annotations
@@ -108,20 +109,53 @@ def _read_cast(path, schema: pa.Schema, where: str) -> pa.Table:
     return table.select(schema.names).cast(schema)
 
 
-def _read_days(
-    lake: Lake, stage: str, dataset: str, days: list[str], schema: pa.Schema, upstream: str
-):
+def _check_present(lake: Lake, stage: str, dataset: str, days: list[str], upstream: str) -> None:
     absent = [day for day in days if not lake.has_partition(stage, dataset, day)]
     if absent:
         raise FileNotFoundError(
             f"{stage}/{dataset} lacks partition(s) {absent} under {lake.root}; materialize "
             f"{upstream} for those days first"
         )
+
+
+def _read_days(
+    lake: Lake, stage: str, dataset: str, days: list[str], schema: pa.Schema, upstream: str
+) -> pa.Table:
+    _check_present(lake, stage, dataset, days, upstream)
     tables = [
         _read_cast(lake.partition_path(stage, dataset, day), schema, f"{stage}/{dataset} {day}")
         for day in days
     ]
     return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+_SPARK_TYPES = {
+    pa.string(): "string",
+    pa.date32(): "date",
+    pa.int64(): "bigint",
+    pa.float64(): "double",
+}
+
+
+def _spark_read_days(spark: SparkSession, lake: Lake, days: list[str]) -> DataFrame:
+    """Validated flights read by Spark itself (no rows pass through the driver), then cast."""
+    from pyspark.sql import functions as F
+
+    _check_present(lake, "validated", "flights", days, "validated_flights")
+    paths = [str(lake.partition_path("validated", "flights", day)) for day in days]
+    frame = spark.read.parquet(*paths)
+    where = f"validated/flights {days[0]}..{days[-1]} ({lake.root})"
+    missing = [name for name in FLIGHTS_INPUT_SCHEMA.names if name not in frame.columns]
+    if missing:
+        raise ValueError(f"{where} lacks column(s) {missing} needed by the features")
+    if dict(frame.dtypes)["time_hour"] != "string":
+        raise ValueError(
+            f"{where}: time_hour is {dict(frame.dtypes)['time_hour']}, expected a UTC string "
+            f"like 2013-01-01T10:00:00Z (flights and weather join on it)"
+        )
+    return frame.select(
+        *[F.col(f.name).cast(_SPARK_TYPES[f.type]).alias(f.name) for f in FLIGHTS_INPUT_SCHEMA]
+    )
 
 
 def read_feature_inputs(
@@ -134,12 +168,11 @@ def read_feature_inputs(
     """Validated flights for the target and look-back days, weather for the target days, planes.
 
     Look-back days before `history_start` are skipped; any other absent partition is an error.
+    Flights are read by Spark; weather (72 rows a day) and planes go through Arrow on the driver.
     """
     flight_days = flight_days_needed(target_days, lookback_days, history_start)
     target = sorted({check_day(day) for day in target_days})
-    flights = _read_days(
-        lake, "validated", "flights", flight_days, FLIGHTS_INPUT_SCHEMA, "validated_flights"
-    )
+    _check_present(lake, "validated", "flights", flight_days, "validated_flights")
     weather = _read_days(lake, "raw", "weather", target, WEATHER_INPUT_SCHEMA, "raw_weather")
     planes_path = lake.table_path("raw", "planes")
     if not planes_path.exists():
@@ -148,7 +181,7 @@ def read_feature_inputs(
         )
     planes = _read_cast(planes_path, PLANES_INPUT_SCHEMA, "raw/planes")
     return FeatureInputs(
-        flights=spark.createDataFrame(flights),
+        flights=_spark_read_days(spark, lake, flight_days),
         weather=spark.createDataFrame(weather),
         planes=spark.createDataFrame(planes),
         flight_days=flight_days,
