@@ -6,6 +6,7 @@ started fails the test with the script's own message: nothing here skips.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -80,18 +81,19 @@ def wait_http(
 
 
 def stop_process_group(
-    process: subprocess.Popen, grace: float = 20, first_signal: int = 15
+    process: subprocess.Popen, grace: float = 20, first_signal: int = 15, leader_only: bool = False
 ) -> None:
-    """Stops a process started with start_new_session=True, and its children, by its group id:
-    FIRST_SIGNAL (TERM; INT for `dagster dev`, which shuts down on Ctrl-C), then KILL after GRACE."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, first_signal)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
+    """Stops a process started with start_new_session=True, then whatever is left of its group.
+
+    FIRST_SIGNAL goes to the group, or to the leader alone (`dagster dev` shuts its children down
+    itself on Ctrl-C); after GRACE seconds, or once the leader is gone, the group gets KILL."""
+    if process.poll() is None:
+        (os.kill if leader_only else os.killpg)(process.pid, first_signal)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, 9)
-        process.wait(timeout=10)
+    process.wait(timeout=10)
 
 
 # How the deployment tests replay days: the one place to change when the replay's arguments do

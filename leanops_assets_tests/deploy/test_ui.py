@@ -114,7 +114,7 @@ def dagster_ui(tmp_path_factory):
         )
         yield base
     finally:
-        services.stop_process_group(server, first_signal=signal.SIGINT)
+        services.stop_process_group(server, first_signal=signal.SIGINT, leader_only=True)
 
 
 def test_graphql_shows_every_definition_lineage_and_the_replayed_runs(dagster_ui):
