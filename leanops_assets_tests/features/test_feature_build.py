@@ -143,3 +143,12 @@ def test_an_absent_lookback_day_is_named(tmp_path, fresh_lake):
     fresh_lake.partition_path("validated", "flights", "2013-01-05").unlink()
     with pytest.raises(FileNotFoundError, match=r"2013-01-05.*validated_flights"):
         read_feature_inputs(None, fresh_lake, ["2013-01-09"])
+
+
+def test_a_day_without_weather_rows_reads_as_typed_empty(tmp_path, flight_data):
+    from leanops_assets.features.lake_io import WEATHER_INPUT_SCHEMA, _read_days
+
+    lake = Lake(tmp_path)
+    lake.write_partition("raw", "weather", "2013-12-31", flight_data.weather[TARGET].iloc[0:0])
+    table = _read_days(lake, "raw", "weather", ["2013-12-31"], WEATHER_INPUT_SCHEMA, "raw_weather")
+    assert table.num_rows == 0 and table.schema.equals(WEATHER_INPUT_SCHEMA)
