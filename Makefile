@@ -4,6 +4,8 @@ SHELL := /bin/bash
 LEANOPS_HOME ?= $(CURDIR)/.leanops
 export LEANOPS_HOME
 export DAGSTER_HOME := $(LEANOPS_HOME)/dagster_home
+# Spark binds to loopback; services started here never listen elsewhere.
+export SPARK_LOCAL_IP ?= 127.0.0.1
 VENV := .venv/bin
 START ?= 2013-01-01
 DAYS ?= 14

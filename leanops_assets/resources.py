@@ -1,23 +1,57 @@
-"""Every resource of the project, in one place. Empty paths resolve under LEANOPS_HOME at run time."""
+"""Every resource of the project, in one place.
+
+An empty setting means: the LEANOPS_* environment variable named beside it if set, else the
+embedded default under LEANOPS_HOME. Both are read when a run uses the resource, never at import.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
+from dagster_pyspark import PySparkResource
+from pydantic import Field
 
-from leanops_assets.settings import leanops_home
+from leanops_assets.settings import LOCAL_SPARK_CONF, leanops_home
 from leanops_assets.storage import Lake
 
 
+def _setting(value: str, variable: str) -> str:
+    return value or os.environ.get(variable, "")
+
+
 class LakeResource(ConfigurableResource):
-    """The data lake. Empty root: <LEANOPS_HOME>/lake."""
+    """The data lake. Empty root: $LEANOPS_LAKE_ROOT, else <LEANOPS_HOME>/lake."""
 
     root: str = ""
 
     def lake(self) -> Lake:
-        return Lake(self.root or leanops_home() / "lake")
+        return Lake(_setting(self.root, "LEANOPS_LAKE_ROOT") or leanops_home() / "lake")
+
+
+class SparkResource(PySparkResource):
+    """dagster-pyspark's resource with the one-machine defaults of settings.LOCAL_SPARK_CONF.
+
+    `master` (or $LEANOPS_SPARK_MASTER) points it at a cluster; `spark_config` overrides any key.
+    One SparkSession per process: every Spark asset in a run shares it.
+    """
+
+    spark_config: dict[str, Any] = Field(default_factory=dict)
+    master: str = ""
+
+    def resolved_config(self) -> dict[str, Any]:
+        config = {**LOCAL_SPARK_CONF, **self.spark_config}
+        master = _setting(self.master, "LEANOPS_SPARK_MASTER")
+        if master:
+            config["spark.master"] = master
+        return config
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        from dagster_pyspark.resources import spark_session_from_config
+
+        self._spark_session = spark_session_from_config(self.resolved_config())
 
 
 class FlightsSourceResource(ConfigurableResource):
@@ -33,34 +67,44 @@ class FlightsSourceResource(ConfigurableResource):
 
 
 class MlflowResource(ConfigurableResource):
-    """MLflow tracking and registry. Empty tracking_uri: a SQLite store under LEANOPS_HOME."""
+    """MLflow tracking and registry. Empty tracking_uri: $LEANOPS_MLFLOW_TRACKING_URI, else a
+    SQLite store and an artifact folder under LEANOPS_HOME."""
 
     tracking_uri: str = ""
     registry_uri: str = ""
     experiment: str = "leanops-flights"
     model_name: str = "leanops_flights_delay"
 
+    def server_uri(self) -> str:
+        """The configured tracking server or database; empty for the embedded store."""
+        return _setting(self.tracking_uri, "LEANOPS_MLFLOW_TRACKING_URI")
+
     def resolved_tracking_uri(self) -> str:
-        if self.tracking_uri:
-            return self.tracking_uri
+        if self.server_uri():
+            return self.server_uri()
         folder = leanops_home() / "mlflow"
         folder.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{folder / 'mlflow.db'}"
 
     def artifact_location(self) -> str | None:
         """Artifact root for new experiments with the embedded store; the server decides otherwise."""
-        if self.tracking_uri:
+        if self.server_uri():
             return None
         return (leanops_home() / "mlflow" / "artifacts").as_uri()
 
 
 class TuningResource(ConfigurableResource):
-    """Optuna study settings. Empty storage: a journal file under LEANOPS_HOME (resumable)."""
+    """Optuna study settings. Empty storage: $LEANOPS_OPTUNA_STORAGE (an RDB URL shared by
+    workers), else a journal file under LEANOPS_HOME (resumable)."""
 
     n_trials: int = 20
     timeout_seconds: float | None = None
     storage: str = ""
     seed: int = 13
+
+    def resolved_storage(self) -> str:
+        """The RDB URL, or empty for the journal file."""
+        return _setting(self.storage, "LEANOPS_OPTUNA_STORAGE")
 
     def journal_path(self) -> Path:
         folder = leanops_home() / "optuna"

@@ -32,5 +32,8 @@ echo "leanops: creating .venv from requirements.lock (first run takes a few minu
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.8"
 .venv/bin/uv pip sync --quiet --python .venv/bin/python requirements.lock
 .venv/bin/uv pip install --quiet --python .venv/bin/python --no-deps -e .
+# Byte-compile once: every launched run imports mlflow, sklearn and friends again.
+# (A few vendored test files in site-packages are not valid Python 3.11; they are skipped.)
+.venv/bin/python -m compileall -q -j 0 .venv/lib >/dev/null 2>&1 || true
 echo "$want" > "$stamp"
 echo "leanops: environment ready in .venv"

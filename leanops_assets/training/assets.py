@@ -122,8 +122,8 @@ def tuned_model(
             splits,
             data_version,
             study_prefix=mlflow.model_name,
-            storage_url=tuning.storage,
-            journal_path=None if tuning.storage else tuning.journal_path(),
+            storage_url=tuning.resolved_storage(),
+            journal_path=None if tuning.resolved_storage() else tuning.journal_path(),
             plan=plan,
             code_version=code_version(),
             importance_rows=config.importance_rows,
@@ -142,8 +142,8 @@ def tuned_model(
         "mlflow_run_id": candidate.run_id,
         "model_uri": candidate.model_uri,
         "study": outcome.study_name,
-        "optuna_storage": tuning.storage.split("://")[0] + "://…"
-        if tuning.storage
+        "optuna_storage": tuning.resolved_storage().split("://")[0] + "://…"
+        if tuning.resolved_storage()
         else str(tuning.journal_path()),
         "training_data_version": data_version,
         "code_version": candidate.code_version,

@@ -100,7 +100,7 @@ def mlflow_tracking_resource(context: InitResourceContext):
 
 
 def _ui_base(settings: MlflowResource) -> str | None:
-    uri = settings.tracking_uri
+    uri = settings.server_uri()
     return uri.rstrip("/") if uri.startswith(("http://", "https://")) else None
 
 
