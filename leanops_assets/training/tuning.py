@@ -7,6 +7,8 @@ functions.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -70,17 +72,71 @@ def study_name(prefix: str, data_version: str) -> str:
     return f"{prefix}-{data_version[:16]}"
 
 
+# A trial whose worker died (SIGKILL, lost node) stays RUNNING in the storage. With an RDB URL,
+# workers beat every HEARTBEAT_SECONDS and a trial silent for GRACE_SECONDS is failed and retried
+# once by Optuna. The journal file has no heartbeat: each trial records its worker (host:pid) and
+# a new session fails, then retries once, the RUNNING trials whose process on this host is gone.
+HEARTBEAT_SECONDS = 60
+GRACE_SECONDS = 180
+WORKER_ATTR = "worker"
+RETRY_OF_ATTR = "retry_of"
+
+
 def open_storage(storage_url: str, journal_path: Path | None) -> Any:
     """An RDB storage for a URL, else a journal file (resumable, no server)."""
     import optuna
     from optuna.storages.journal import JournalFileBackend
 
     if storage_url:
-        return optuna.storages.RDBStorage(storage_url)
+        return optuna.storages.RDBStorage(
+            storage_url,
+            heartbeat_interval=HEARTBEAT_SECONDS,
+            grace_period=GRACE_SECONDS,
+            failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=1),
+        )
     if journal_path is None:
         raise ValueError("no Optuna storage: give an RDB URL or a journal file path")
     journal_path.parent.mkdir(parents=True, exist_ok=True)
     return optuna.storages.JournalStorage(JournalFileBackend(str(journal_path)))
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def fail_abandoned_trials(study: optuna.Study) -> list[int]:
+    """Mark FAIL the RUNNING trials whose worker process on this host no longer exists, and
+    enqueue one retry of each with the same parameters. Returns the failed trial numbers.
+
+    Storages with a heartbeat (RDB) do this themselves; this is for the journal file.
+    """
+    from optuna.trial import TrialState
+
+    host = socket.gethostname()
+    failed = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = str(trial.user_attrs.get(WORKER_ATTR, ""))
+        worker_host, _, pid = worker.rpartition(":")
+        if worker_host != host or not pid.isdigit() or not _process_gone(int(pid)):
+            continue
+        if not study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
+            continue  # another session got there first
+        failed.append(trial.number)
+        if trial.user_attrs.get(RETRY_OF_ATTR) is None and trial.params:
+            study.enqueue_trial(
+                trial.params, user_attrs={RETRY_OF_ATTR: trial.number}, skip_if_exists=False
+            )
+    return failed
 
 
 def search_space(trial: optuna.Trial) -> dict[str, Any]:
@@ -126,6 +182,7 @@ def make_objective(data: PreparedData, plan: TuningPlan) -> Callable[[optuna.Tri
         import optuna
         from sklearn.metrics import roc_auc_score
 
+        trial.set_user_attr(WORKER_ATTR, worker_id())
         params = search_space(trial)
         model = build_classifier(
             data.columns, params, plan.iterations_per_step, plan.seed, warm_start=True
@@ -190,6 +247,8 @@ def run_study(
             n_startup_trials=plan.pruner_startup_trials, n_warmup_steps=plan.pruner_warmup_steps
         ),
     )
+    if not hasattr(storage, "heartbeat_interval"):
+        fail_abandoned_trials(study)
     numbers_before = {t.number for t in study.trials}
     callbacks = [lambda _study, trial: on_trial_end(trial)] if on_trial_end else []
     with thread_limit(plan.threads):
