@@ -69,9 +69,14 @@ def quarantine_schema(raw_columns: list[str]) -> pa.Schema:
 
 def _cast(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series]:
     """Cast to the contract type; return (typed values, mask of values that could not be cast)."""
-    present = values.notna() & (values.astype(str).str.strip() != "")
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        present = values.notna()  # a number or a date is never blank text: only nulls are absent
+    else:
+        present = values.notna() & (values.astype(str).str.strip() != "")
     if spec.type == "string":
-        typed = values.where(present, None).map(lambda v: v if v is None else str(v))
+        typed = values.where(present, None)
+        if pd.api.types.infer_dtype(typed[present], skipna=True) not in ("string", "empty"):
+            typed = typed.map(lambda v: v if v is None else str(v))
         return typed.astype(object), pd.Series(False, index=values.index)
     numeric = pd.to_numeric(values.where(present), errors="coerce").astype("float64")
     unusable = numeric.isna() | ~np.isfinite(numeric)
@@ -114,11 +119,17 @@ def _is_missing(value: object) -> bool:
 def validate_partition(raw: pd.DataFrame, contract: Contract, day: str) -> ValidationOutcome:
     """Every raw row ends up validated or quarantined with its reason(s); none is dropped."""
     raw = raw.reset_index(drop=True)
-    reasons: list[list[str]] = [[] for _ in range(len(raw))]
+    # only flagged rows get an entry: the cost follows the quarantined rows, not the day's size
+    reasons: dict[int, list[str]] = {}
 
     def flag(rows, reason: str) -> None:
         for row in rows:
-            reasons[int(row)].append(reason)
+            reasons.setdefault(int(row), []).append(reason)
+
+    def flagged() -> np.ndarray:
+        mask = np.zeros(len(raw), dtype=bool)
+        mask[list(reasons)] = True
+        return mask
 
     schema = SchemaReport(
         missing=[c for c in contract.columns if c not in raw.columns],
@@ -165,11 +176,11 @@ def validate_partition(raw: pd.DataFrame, contract: Contract, day: str) -> Valid
         flag(np.flatnonzero((dated & ~same_day).to_numpy()), f"date: row is not of partition {day}")
 
         keys = list(contract.source_keys)
-        clean_so_far = np.array([not r for r in reasons])
+        clean_so_far = ~flagged()
         duplicate = typed[keys].duplicated(keep="first").to_numpy() & clean_so_far
         flag(np.flatnonzero(duplicate), f"duplicate: key {'/'.join(keys)} seen earlier in the day")
 
-    bad = np.array([bool(r) for r in reasons], dtype=bool)
+    bad = flagged()
     quarantine = _as_text(raw.loc[bad]).reset_index(drop=False).rename(columns={"index": ROW_ID})
     quarantine.insert(1, REASON, ["; ".join(reasons[i]) for i in np.flatnonzero(bad)])
     quarantine[ROW_ID] = quarantine[ROW_ID].astype("int64")
@@ -184,8 +195,8 @@ def validate_partition(raw: pd.DataFrame, contract: Contract, day: str) -> Valid
             typed.loc[~bad].reset_index(drop=True), day, contract.target_threshold_minutes
         )
     reason_counts: dict[str, int] = {}
-    for row_reasons in reasons:
-        for reason in row_reasons:
+    for row in sorted(reasons):
+        for reason in reasons[row]:
             reason_counts[reason] = reason_counts.get(reason, 0) + 1
     return ValidationOutcome(
         validated=validated[validated_schema(contract).names],
