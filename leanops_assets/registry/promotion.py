@@ -7,8 +7,14 @@ mlflow and scikit-learn are imported inside the functions.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -136,6 +142,42 @@ def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersio
         raise
 
 
+def lock_path(registry_uri: str) -> Path:
+    """The lock file serialising registry decisions: next to a SQLite registry, else one per
+    registry URI in the temporary folder of this machine."""
+    if registry_uri.startswith("sqlite:///"):
+        database = Path(registry_uri.removeprefix("sqlite:///"))
+        return database.with_name(f"{database.name}.promotion.lock")
+    digest = hashlib.sha256(registry_uri.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"leanops-registry-{digest}.lock"
+
+
+def _registry_uri(client: MlflowClient) -> str:
+    # MlflowClient keeps the registry URI it resolved (explicit, set_registry_uri, or the
+    # tracking URI) only in this attribute.
+    return getattr(client, "_registry_uri", None) or client.tracking_uri
+
+
+@contextmanager
+def registry_lock(registry_uri: str) -> Iterator[None]:
+    """Hold an exclusive lock on the registry for a read-decide-write sequence.
+
+    Two promotions that both read "no champion" (or the same champion) and then both move the
+    alias would leave whichever wrote last, not the better version. The lock makes the champion
+    read, the gate and the alias moves one step. It covers the processes of one machine (the
+    embedded SQLite registry, or several runs on one host against a server); the kernel releases
+    it when a holder is killed.
+    """
+    path = lock_path(registry_uri)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def register_candidate(client: MlflowClient, name: str, candidate: ModelCandidate) -> ModelVersion:
     """A new version of `name` for the candidate's logged model; the existing one if already there."""
     from mlflow.exceptions import MlflowException
@@ -145,9 +187,14 @@ def register_candidate(client: MlflowClient, name: str, candidate: ModelCandidat
     except MlflowException as exc:
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise
-        client.create_registered_model(
-            name, description="Is a New York flight of 2013 late? (leanops)"
-        )
+        try:
+            client.create_registered_model(
+                name, description="Is a New York flight of 2013 late? (leanops)"
+            )
+        except MlflowException as race:
+            # Another process created it between the lookup and here.
+            if race.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
     for existing in client.search_model_versions(
         f"name = '{name}' and run_id = '{candidate.run_id}'"
     ):
@@ -240,7 +287,19 @@ def gate_candidate(
     max_auc_drop: float,
 ) -> GateReport:
     """Register the candidate, score it and the champion on the same holdout, apply the gates,
-    move the aliases and record the outcome on the version."""
+    move the aliases and record the outcome on the version, all under the registry lock."""
+    with registry_lock(_registry_uri(client)):
+        return _gate_candidate(client, name, candidate, holdout, auc_floor, max_auc_drop)
+
+
+def _gate_candidate(
+    client: MlflowClient,
+    name: str,
+    candidate: ModelCandidate,
+    holdout: pd.DataFrame,
+    auc_floor: float,
+    max_auc_drop: float,
+) -> GateReport:
     version = str(register_candidate(client, name, candidate).version)
     current = version_by_alias(client, name, CHAMPION)
     champion = str(current.version) if current is not None else None
@@ -277,6 +336,13 @@ def rollback_champion(
 ) -> Rollback:
     """Point `champion` at `version` (default: the version holding `previous`) and record when and why
     on both versions. `previous` is cleared when it was the target: it is now the champion."""
+    with registry_lock(_registry_uri(client)):
+        return _rollback_champion(client, name, version, reason)
+
+
+def _rollback_champion(
+    client: MlflowClient, name: str, version: str | None, reason: str
+) -> Rollback:
     current = version_by_alias(client, name, CHAMPION)
     if current is None:
         raise RegistryError(f"registered model {name!r} has no champion to roll back from")
