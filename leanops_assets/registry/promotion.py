@@ -239,22 +239,29 @@ def apply_decision(
     champion: str | None,
 ) -> Decision:
     """Promote when every gate passes (champion -> this version, previous -> the old champion);
-    otherwise leave the champion, mark the version `challenger` and tag it with the reason."""
+    otherwise leave the champion, mark the version `challenger` and tag it with the reason.
+
+    The decision tags are written before the aliases move, so a run killed in between leaves the
+    aliases as they were and the re-run decides again; once the champion alias points at the
+    version, its decision tags are already there and a re-run keeps them.
+    """
     when = _now()
     failed = [g for g in gates if not g.passed]
     if champion == version:
-        reason = "already the champion"
-        promoted = True
+        recorded = client.get_model_version(name, version).tags
+        if recorded.get(f"{TAG_PREFIX}decision") == "promoted":
+            return Decision(
+                version,
+                True,
+                f"already the champion ({recorded.get(f'{TAG_PREFIX}decision_reason', '')})",
+                recorded.get(f"{TAG_PREFIX}champion_at_decision"),
+                recorded.get(f"{TAG_PREFIX}decided_at", when),
+            )
+        reason, promoted = "already the champion", True
     elif failed:
-        reason = "; ".join(f"{g.name}: {g.message}" for g in failed)
-        promoted = False
-        client.set_registered_model_alias(name, CHALLENGER, version)
+        reason, promoted = "; ".join(f"{g.name}: {g.message}" for g in failed), False
     else:
-        reason = "; ".join(g.message for g in gates)
-        promoted = True
-        if champion is not None:
-            client.set_registered_model_alias(name, PREVIOUS, champion)
-        client.set_registered_model_alias(name, CHAMPION, version)
+        reason, promoted = "; ".join(g.message for g in gates), True
     for key, value in {
         "decision": "promoted" if promoted else "rejected",
         "decision_reason": reason,
@@ -262,6 +269,12 @@ def apply_decision(
         "champion_at_decision": champion or "none",
     }.items():
         client.set_model_version_tag(name, version, f"{TAG_PREFIX}{key}", value)
+    if not promoted:
+        client.set_registered_model_alias(name, CHALLENGER, version)
+    elif champion != version:
+        if champion is not None:
+            client.set_registered_model_alias(name, PREVIOUS, champion)
+        client.set_registered_model_alias(name, CHAMPION, version)
     return Decision(version, promoted, reason, champion, when)
 
 

@@ -1,0 +1,218 @@
+"""SIGKILL while the monitoring outputs and a model registration are being written: no partial
+prediction log or drift report is ever visible, the last good one stays intact, a re-run is
+byte-identical for the lake output; a killed promotion leaves the champion old or new, never a
+third state, and a re-run completes it. (raw and validated: ../test_crash_safety.py.)"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, materialize
+
+from leanops_assets.registry.promotion import CHAMPION, PREVIOUS, TAG_PREFIX, version_by_alias
+from leanops_assets.resources import LakeResource, MlflowResource
+from leanops_assets.training.assets import training_set
+
+from .conftest import models
+
+DAY = "2013-07-07"
+JULY = [f"2013-07-0{d}" for d in range(1, 8)]
+MONITOR = """
+import sys
+from dagster import DagsterInstance, materialize
+from leanops_assets.monitoring.assets import batch_predictions, drift_report
+from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPolicy
+
+uri, model, day, loops = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+resources = {
+    "lake": LakeResource(),
+    "mlflow": MlflowResource(tracking_uri=uri, model_name=model),
+    "monitoring_policy": MonitoringPolicy(consecutive_days=1),
+}
+print("ready", flush=True)
+for _ in range(loops):
+    result = materialize([batch_predictions, drift_report], partition_key=day,
+                         resources=resources, instance=DagsterInstance.ephemeral())
+    assert result.success
+    print("done", flush=True)
+"""
+
+
+def _wait_for(child, word: str) -> None:
+    line = child.stdout.readline()
+    assert line.strip() == word, f"child said {line!r}: {child.stderr.read()[-3000:]}"
+
+
+@pytest.fixture
+def monitoring_home(leanops_home, tmp_path):
+    """A lake with January training splits and the first week of July, July scored up to the
+    day before DAY, and a SQLite registry whose champion is a model trained on January."""
+    import mlflow
+    import mlflow.sklearn
+    from mlflow import MlflowClient
+
+    from leanops_assets.monitoring.predict import TRAINING_DATA_VERSION_TAG, score_features
+    from leanops_assets.storage import Lake
+    from leanops_assets.training.dataset import stored_version
+    from leanops_assets_tests.monitoring.frames import feature_days, train_pipeline
+
+    weeks = {"jan_train": feature_days("2013-01-01", 14), "jul_wk1": feature_days(JULY[0], 7)}
+    model = train_pipeline(weeks["jan_train"])
+    lake = Lake(leanops_home / "lake")
+    from leanops_assets_tests.monitoring.test_monitoring_assets import write_lake
+
+    write_lake(lake, weeks)
+    for earlier in JULY[:-1]:
+        features = lake.read_partition("features", "flights", earlier)
+        lake.write_partition(
+            "predictions", "flights", earlier, score_features(model, features, "1")
+        )
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.create_experiment(
+        "crash", artifact_location=(tmp_path / "artifacts").as_uri()
+    )
+    with mlflow.start_run(experiment_id=experiment):
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            registered_model_name="crash_model",
+            skops_trusted_types=["numpy.dtype"],
+        )
+    client.set_registered_model_alias("crash_model", "champion", info.registered_model_version)
+    client.set_model_version_tag(
+        "crash_model", "1", TRAINING_DATA_VERSION_TAG, stored_version(lake)
+    )
+    return leanops_home, uri
+
+
+def _outputs(home: Path) -> tuple[Path, Path]:
+    return (
+        home / "lake" / "predictions" / "flights" / f"date={DAY}" / "part.parquet",
+        home / "reports" / "drift" / f"{DAY}.html",
+    )
+
+
+def _visible(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+def test_sigkill_while_scoring_and_reporting(monitoring_home, child_factory):
+    import pyarrow.parquet as pq
+
+    home, uri = monitoring_home
+    args = [uri, "crash_model", DAY]
+    first = child_factory("monitor", MONITOR, [*args, "1"])
+    _wait_for(first, "ready")
+    started = time.monotonic()
+    _wait_for(first, "done")
+    duration = time.monotonic() - started
+    assert first.wait(timeout=60) == 0
+    predictions, report = _outputs(home)
+    reference = predictions.read_bytes()
+    assert report.read_text().rstrip().endswith("</html>")
+
+    kills = 0
+    for fraction in (0.3, 0.55, 0.8, 1.05):  # inside the first loop, and into the second
+        child = child_factory("monitor", MONITOR, [*args, "3"])
+        _wait_for(child, "ready")
+        time.sleep(duration * fraction)
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+            kills += 1
+        child.wait(timeout=60)
+        assert predictions.read_bytes() == reference, "the prediction log differs from a full write"
+        pq.read_table(predictions)
+        assert report.read_text().rstrip().endswith("</html>"), "a torn drift report is visible"
+        assert _visible(predictions.parent) == ["part.parquet"]
+        assert _visible(report.parent) == [f"{DAY}.html"]
+    assert kills >= 3, "the child finished before it could be killed"
+
+    rerun = child_factory("monitor", MONITOR, [*args, "1"])
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err[-3000:]
+    assert predictions.read_bytes() == reference
+    assert sorted(p.name for p in predictions.parent.iterdir()) == ["part.parquet"]
+    assert [p.name for p in report.parent.iterdir() if p.name.startswith(f".{DAY}")] == []
+
+
+REGISTER = """
+import sys
+from dagster import DagsterInstance, materialize
+from leanops_assets.registry.assets import registered_model
+from leanops_assets.resources import LakeResource, MlflowResource, PromotionPolicy
+
+resources = {"lake": LakeResource(), "mlflow": MlflowResource(),
+             "promotion": PromotionPolicy(auc_floor=0.5, max_auc_drop=0.02)}
+print("ready", flush=True)
+result = materialize([registered_model], resources=resources, instance=DagsterInstance.ephemeral())
+assert result.success
+print("done", flush=True)
+"""
+TRAINING_CONFIG = {
+    "ops": {
+        "training_set": {"config": {"window_days": 21, "validation_days": 4, "holdout_days": 4}}
+    }
+}
+
+
+@pytest.mark.slow
+def test_sigkill_during_promotion(leanops_home, feature_lake, child_factory):
+    from mlflow import MlflowClient
+
+    from leanops_assets.features.schema import FEATURE_COLUMNS
+    from leanops_assets.registry.promotion import gate_candidate
+    from leanops_assets.training.dataset import TRAINING_STAGE
+
+    assert materialize(
+        [training_set],
+        resources={"lake": LakeResource()},
+        run_config=TRAINING_CONFIG,
+        instance=DagsterInstance.ephemeral(),
+    ).success
+    settings = MlflowResource()
+    client = MlflowClient(settings.resolved_tracking_uri())
+    name = settings.model_name
+    holdout = feature_lake.read_table(TRAINING_STAGE, "holdout")
+    weak = models.log_fixed_candidate(feature_lake, ["distance"], label="weak")
+    old = gate_candidate(client, name, weak, holdout, 0.5, 0.02).version
+    models.log_fixed_candidate(feature_lake, FEATURE_COLUMNS, label="strong")  # pending
+
+    seen = set()
+    for delay in (0.5, 2.0, 3.5, 5.0, 7.0):
+        child = child_factory("register", REGISTER, [])
+        _wait_for(child, "ready")
+        time.sleep(delay)
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+        versions = client.search_model_versions(f"name = '{name}'")
+        assert len(versions) <= 2, "a killed run left an extra version"
+        champion = str(version_by_alias(client, name, CHAMPION).version)
+        new = {str(v.version) for v in versions} - {old}
+        assert champion == old or champion in new
+        seen.add("old" if champion == old else "new")
+
+    rerun = child_factory("register", REGISTER, [])
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err[-3000:]
+    versions = {str(v.version): v for v in client.search_model_versions(f"name = '{name}'")}
+    assert len(versions) == 2
+    (new,) = set(versions) - {old}
+    assert str(version_by_alias(client, name, CHAMPION).version) == new
+    assert str(version_by_alias(client, name, PREVIOUS).version) == old
+    tags = versions[new].tags
+    assert tags[f"{TAG_PREFIX}decision"] == "promoted" and f"{TAG_PREFIX}holdout_auc" in tags
+    # The recorded decision is the real one (gates against the old champion), whichever run
+    # got to move the alias.
+    assert tags[f"{TAG_PREFIX}champion_at_decision"] == old
+    assert not tags[f"{TAG_PREFIX}decision_reason"].startswith("already the champion")
+    print(json.dumps({"champion states seen after kills": sorted(seen)}))
