@@ -99,8 +99,20 @@ def mlflow_tracking_resource(context: InitResourceContext):
         mlflow.end_run(status="KILLED")
 
 
+def redact_uri(uri: str) -> str:
+    """The URI without the password of its user part: fit for metadata, logs and links."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.netloc.rpartition("@")[2]
+    user = f"{parts.username}:***@" if parts.username else "***@"
+    return urlunsplit(parts._replace(netloc=user + host))
+
+
 def _ui_base(settings: MlflowResource) -> str | None:
-    uri = settings.server_uri()
+    uri = redact_uri(settings.server_uri())
     return uri.rstrip("/") if uri.startswith(("http://", "https://")) else None
 
 
@@ -109,7 +121,7 @@ def mlflow_run_link(settings: MlflowResource, experiment_id: str, run_id: str) -
     base = _ui_base(settings)
     if base:
         return MetadataValue.url(f"{base}/#/experiments/{experiment_id}/runs/{run_id}")
-    uri = settings.resolved_tracking_uri()
+    uri = redact_uri(settings.resolved_tracking_uri())
     return MetadataValue.text(
         f"run {run_id} (experiment {experiment_id}); browse with: mlflow ui --backend-store-uri {uri}"
     )
@@ -119,7 +131,7 @@ def mlflow_model_version_link(settings: MlflowResource, name: str, version: str)
     base = _ui_base(settings)
     if base:
         return MetadataValue.url(f"{base}/#/models/{name}/versions/{version}")
-    uri = settings.resolved_tracking_uri()
+    uri = redact_uri(settings.resolved_tracking_uri())
     return MetadataValue.text(
         f"models:/{name}/{version}; browse with: mlflow ui --backend-store-uri {uri}"
     )
