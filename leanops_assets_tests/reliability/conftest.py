@@ -59,3 +59,9 @@ def child_factory(tmp_path):
         if child.poll() is None:
             child.kill()
         child.wait(timeout=30)
+
+
+_features = _load("leanops_features_conftest", TESTS / "features" / "conftest.py")
+flight_data = _features.flight_data
+input_lake_root = _features.input_lake_root
+fresh_lake = _features.fresh_lake

@@ -1,0 +1,94 @@
+"""SIGKILL while Spark builds and writes a range of feature partitions: each day's file is the
+previous complete one or the new complete one, never torn; a re-run is byte-identical."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+DAYS = ["2013-01-04", "2013-01-05", "2013-01-06"]
+BUILDER = """
+import sys
+from dagster import AssetSpec, DagsterInstance, materialize
+from dagster_pyspark import PySparkResource
+from leanops_assets.features.assets import flight_features
+from leanops_assets.partitions import daily_partitions
+from leanops_assets.resources import LakeResource
+from leanops_assets.settings import LOCAL_SPARK_CONF
+
+root, first, last, loops = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+upstream = [
+    AssetSpec("validated_flights", partitions_def=daily_partitions),
+    AssetSpec("raw_weather", partitions_def=daily_partitions),
+    AssetSpec("planes"),
+]
+resources = {
+    "pyspark": PySparkResource(spark_config={**LOCAL_SPARK_CONF, "spark.ui.enabled": "false"}),
+    "lake": LakeResource(root=root),
+}
+print("ready", flush=True)
+for _ in range(loops):
+    result = materialize(
+        [flight_features, *upstream], selection=[flight_features], resources=resources,
+        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+        instance=DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    print("done", flush=True)
+"""
+
+
+def _read(lake) -> dict[str, bytes]:
+    return {
+        day: lake.partition_path("features", "flights", day).read_bytes()
+        for day in DAYS
+        if lake.has_partition("features", "flights", day)
+    }
+
+
+def _wait_for(child, word: str) -> None:
+    line = child.stdout.readline()
+    assert line.strip() == word, f"child said {line!r}: {child.stderr.read()[-3000:]}"
+
+
+@pytest.mark.slow
+def test_sigkill_during_a_spark_feature_range(leanops_home, fresh_lake, child_factory):
+    import pyarrow.parquet as pq
+
+    args = [str(fresh_lake.root), DAYS[0], DAYS[-1]]
+    first = child_factory("features", BUILDER, [*args, "1"])
+    _wait_for(first, "ready")
+    started = time.monotonic()
+    _wait_for(first, "done")
+    duration = time.monotonic() - started
+    assert first.wait(timeout=120) == 0
+    reference = _read(fresh_lake)
+    assert set(reference) == set(DAYS)
+
+    kills = 0
+    for fraction in (0.6, 0.95, 1.3):  # Spark at work, writing, and inside the second run
+        child = child_factory("features", BUILDER, [*args, "2"])
+        _wait_for(child, "ready")
+        time.sleep(duration * fraction)
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+            kills += 1
+        child.wait(timeout=60)
+        assert _read(fresh_lake) == reference, "a feature partition differs from a complete write"
+        for day in DAYS:
+            folder = fresh_lake.partition_path("features", "flights", day).parent
+            pq.read_table(folder / "part.parquet")
+            assert [p.name for p in folder.iterdir() if not p.name.startswith(".")] == [
+                "part.parquet"
+            ]
+    assert kills >= 2, "the child finished before it could be killed"
+
+    rerun = child_factory("features", BUILDER, [*args, "1"])
+    _, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err[-3000:]
+    assert _read(fresh_lake) == reference
+    for day in DAYS:  # the re-run cleared what killed writers left behind
+        folder = fresh_lake.partition_path("features", "flights", day).parent
+        assert [p.name for p in folder.iterdir()] == ["part.parquet"]
