@@ -252,6 +252,34 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+def replay_data_only(days: list[str], until: str) -> int:
+    """Land and validate (and featurize) days, with no model: the data stages alone."""
+    warnings.filterwarnings("ignore", category=BetaWarning)
+    from leanops_assets.definitions import defs
+
+    instance = DagsterInstance.get()
+    assets = VALIDATION_ASSETS + (["flight_features"] if until == "features" else [])
+    _say(
+        f"leanops: replaying {len(days)} days from {days[0]} up to {until}; state in {leanops_home()}"
+    )
+    defs.resolve_job_def("reference_data").execute_in_process(instance=instance, run_config=QUIET)
+    failed = 0
+    for index, day in enumerate(days, start=1):
+        result = run_day(defs, instance, day, assets)
+        failed += not result.success
+        status = (
+            "ok"
+            if result.success and not result.failed_checks
+            else "checks: " + ", ".join(result.failed_checks)
+        )
+        _say(
+            f"[{index:>3}/{len(days)}] {day}  raw {result.raw_rows}  quarantined {result.quarantined}  "
+            f"{status}  ({result.seconds:.1f}s)"
+        )
+    _say(f"leanops: {len(days) - failed}/{len(days)} days succeeded. Open the UI to see the runs.")
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", default="2013-04-01", help="first replayed day (YYYY-MM-DD)")
@@ -261,11 +289,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--warmup-days", type=int, default=35, help="days before --start used for the first model"
     )
+    parser.add_argument(
+        "--until",
+        choices=["validation", "features", "lifecycle"],
+        default="lifecycle",
+        help="how far each day goes: land and validate, add features, or the whole lifecycle (default)",
+    )
     args = parser.parse_args(argv)
     if not os.environ.get("DAGSTER_HOME"):
         _say("replay: DAGSTER_HOME is not set; run it through `make demo` or `make replay`")
         return 2
     days = replay_days(args.start, args.days)
+    if args.until != "lifecycle":
+        return replay_data_only(days, args.until)
     warmup = replay_days(
         (date.fromisoformat(args.start) - timedelta(days=args.warmup_days)).isoformat(),
         args.warmup_days,

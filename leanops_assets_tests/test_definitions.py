@@ -1,9 +1,12 @@
 """The code location as users load it: `dagster definitions validate`, and the main job's replay."""
 
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from leanops_assets.settings import REPO_ROOT
 
@@ -31,16 +34,20 @@ def test_dagster_definitions_validate_passes(leanops_home):
     assert "All code locations passed validation" in done.stderr + done.stdout
 
 
-def test_replay_materializes_days_into_the_instance_the_ui_reads(leanops_home):
-    env = _env(leanops_home)
-    done = subprocess.run(
-        [sys.executable, "-m", "leanops_assets.replay", "--start", "2013-01-01", "--days", "2"],
+def _replay(env, *args, timeout=600):
+    return subprocess.run(
+        [sys.executable, "-m", "leanops_assets.replay", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
+
+
+def test_data_replay_materializes_days_into_the_instance_the_ui_reads(leanops_home):
+    env = _env(leanops_home)
+    done = _replay(env, "--start", "2013-01-01", "--days", "2", "--until", "validation")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert "[  2/2] 2013-01-02" in done.stdout
     from dagster import AssetKey, DagsterInstance
@@ -50,6 +57,44 @@ def test_replay_materializes_days_into_the_instance_the_ui_reads(leanops_home):
         runs = instance.get_runs()
     assert sorted(materialized) == ["2013-01-01", "2013-01-02"]
     assert {r.job_name for r in runs} == {"daily_pipeline", "reference_data"}
+
+
+@pytest.mark.slow
+def test_lifecycle_replay_trains_scores_reports_drift_and_ticks_the_sensor(leanops_home):
+    # A small budget: 3 trials over a 21-day warm-up. The floor is lowered because a model
+    # this cheap is not the point here; the gates themselves are tested in registry/.
+    env = {
+        **_env(leanops_home),
+        "LEANOPS_TUNING_TRIALS": "3",
+        "LEANOPS_PROMOTION_AUC_FLOOR": "0.55",
+    }
+    done = _replay(env, "--start", "2013-05-01", "--days", "3", "--warmup-days", "21", timeout=1500)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "champion is version 1" in done.stdout
+    assert "[  3/3] 2013-05-03" in done.stdout
+    summary = json.loads((leanops_home / "reports" / "replay.json").read_text())
+    assert summary["days_processed"] == 3 and not summary["days_failed"]
+    assert summary["champion_versions"]
+    assert all(0.5 < auc < 1 for auc in summary["live_auc"].values())
+    assert all(0 <= share <= 1 for share in summary["drift_share"].values())
+    assert (leanops_home / "reports" / "replay.png").stat().st_size > 10_000
+    for day in ("2013-05-01", "2013-05-02", "2013-05-03"):
+        assert (leanops_home / "reports" / "drift" / f"{day}.html").exists()
+
+    from dagster import AssetKey, DagsterInstance
+
+    with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        predicted = instance.get_materialized_partitions(AssetKey("batch_predictions"))
+        assert sorted(predicted) == ["2013-05-01", "2013-05-02", "2013-05-03"]
+        state = next(
+            s for s in instance.all_instigator_state() if s.name == "drift_retraining_sensor"
+        )
+        ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id)
+        assert len(ticks) == 3  # one per replayed day, as the daemon records them for the UI
+        assert all(t.skip_reason or t.run_ids for t in ticks)
+        assert state.instigator_data.cursor  # the cursor survives the process
+        retrains = [r for r in instance.get_runs() if r.job_name == "retraining_job"]
+        assert retrains and retrains[-1].status.value == "SUCCESS"
 
 
 def test_replay_refuses_days_outside_2013():

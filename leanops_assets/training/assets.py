@@ -105,7 +105,7 @@ def tuned_model(
     mlflow_tracking: ResourceParam[Any],
 ) -> MaterializeResult:
     plan = TuningPlan(
-        n_trials=tuning.n_trials,
+        n_trials=tuning.resolved_trials(),
         timeout_seconds=tuning.timeout_seconds,
         seed=tuning.seed,
         iterations_per_step=config.iterations_per_step,

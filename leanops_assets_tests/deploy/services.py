@@ -102,7 +102,18 @@ REPLAY_START = "2013-01-01"
 
 
 def replay_argv(days: int, start: str = REPLAY_START) -> list[str]:
-    return [sys.executable, "-m", "leanops_assets.replay", "--start", start, "--days", str(days)]
+    # The data stages only: these tests exercise the instance and the UI, not model quality.
+    return [
+        sys.executable,
+        "-m",
+        "leanops_assets.replay",
+        "--start",
+        start,
+        "--days",
+        str(days),
+        "--until",
+        "validation",
+    ]
 
 
 def replayed_days(days: int, start: str = REPLAY_START) -> list[str]:
