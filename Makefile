@@ -7,11 +7,11 @@ export DAGSTER_HOME := $(LEANOPS_HOME)/dagster_home
 # Spark binds to loopback; services started here never listen elsewhere.
 export SPARK_LOCAL_IP ?= 127.0.0.1
 VENV := .venv/bin
-START ?= 2013-01-01
-DAYS ?= 14
+START ?= 2013-05-01
+DAYS ?= 92
 PORT ?= 3000
 
-.PHONY: setup demo replay ui test lint home
+.PHONY: setup demo replay ui test lint home test-services
 
 setup:
 	@bash scripts/setup.sh
@@ -30,6 +30,12 @@ demo: replay ui
 lint: setup
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
+	$(VENV)/hadolint Dockerfile
 
-test: lint
+# Programs the deployment tests run for real: PostgreSQL and Chromium, from Debian's packages.
+test-services:
+	@bash scripts/services/postgres.sh install
+	@bash scripts/services/chromium.sh install >/dev/null
+
+test: lint test-services
 	$(VENV)/pytest

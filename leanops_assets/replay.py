@@ -1,6 +1,6 @@
 """The main job on the embedded default: replay days of 2013 through the whole lifecycle.
 
-    python -m leanops_assets.replay --start 2013-04-01 --days 122
+    python -m leanops_assets.replay --start 2013-05-01 --days 92
 
 1. Warm-up: the days before --start are landed, validated and turned into features.
 2. If there is no champion yet, the retraining job trains and registers the first one.
@@ -282,9 +282,9 @@ def replay_data_only(days: list[str], until: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--start", default="2013-04-01", help="first replayed day (YYYY-MM-DD)")
+    parser.add_argument("--start", default="2013-05-01", help="first replayed day (YYYY-MM-DD)")
     parser.add_argument(
-        "--days", type=int, default=122, help="replayed days (default: April through July)"
+        "--days", type=int, default=92, help="replayed days (default: May through July)"
     )
     parser.add_argument(
         "--warmup-days", type=int, default=35, help="days before --start used for the first model"
