@@ -67,7 +67,12 @@ def registered_model(
     configure_mlflow(mlflow)
     name = mlflow.model_name
     report = gate_candidate(
-        MlflowClient(), name, candidate, holdout, promotion.resolved_auc_floor(), promotion.max_auc_drop
+        MlflowClient(),
+        name,
+        candidate,
+        holdout,
+        promotion.resolved_auc_floor(),
+        promotion.max_auc_drop,
     )
     decision, scores = report.decision, report.challenger
     verdict = "promoted" if decision.promoted else "rejected"
