@@ -8,16 +8,18 @@
 #   docker run --rm -p 3000:3000 leanops dagster dev -h 0.0.0.0 -p 3000   # all-in-one UI
 #
 # Scaling out is configuration: empty LEANOPS_* endpoints below mean the embedded default
-# (local lake, local MLflow store, Optuna journal, local Spark); deploy/README-deploy.md lists them.
+# (local lake, local MLflow store, Optuna journal, local Spark); the README's Scale out lists them.
 FROM python:3.11-slim-bookworm
 
 ARG UV_VERSION=0.13.8
 
+# Bytecode is compiled once at build time (UV_COMPILE_BYTECODE): every launched run imports
+# mlflow, sklearn and Evidently again, and the runtime user cannot write into the venv.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     UV_LINK_MODE=copy \
-    UV_COMPILE_BYTECODE=0 \
+    UV_COMPILE_BYTECODE=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     LEANOPS_HOME=/var/lib/leanops \
