@@ -1026,7 +1026,7 @@ def main(argv: list[str] | None = None) -> int:
             )
 
         say("[load] import times ...")
-        load = measure_load(env, max(args.repeats, 3) if not args.quick else 1)
+        load = measure_load(env, max(args.repeats, 5) if not args.quick else 1)
         say(
             f"[load] definitions {load['import_definitions_seconds']:.2f} s vs dagster "
             f"{load['import_dagster_seconds']:.2f} s, ratio {load['ratio']:.2f} (goal <= {GOALS['load_ratio_at_most']})"
