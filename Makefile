@@ -10,8 +10,9 @@ VENV := .venv/bin
 START ?= 2013-05-01
 DAYS ?= 92
 PORT ?= 3000
+BENCH_ARGS ?=
 
-.PHONY: setup demo replay ui test lint home test-services
+.PHONY: setup demo replay ui test lint home test-services bench
 
 setup:
 	@bash scripts/setup.sh
@@ -43,3 +44,7 @@ test-services:
 
 test: lint test-services
 	$(VENV)/pytest
+
+# Overhead, load time, launch latency and scale, in one report under benchmarks/results/.
+bench: setup
+	$(VENV)/python benchmarks/run_all.py $(BENCH_ARGS)
