@@ -42,9 +42,11 @@ def configure_mlflow(settings: MlflowResource) -> str:
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    mlflow.set_tracking_uri(settings.resolved_tracking_uri())
-    if settings.registry_uri:
-        mlflow.set_registry_uri(settings.registry_uri)
+    tracking_uri = settings.resolved_tracking_uri()
+    mlflow.set_tracking_uri(tracking_uri)
+    # Always set: mlflow.set_registry_uri also exports MLFLOW_REGISTRY_URI, so a registry set
+    # earlier in this process (load_champion does) would otherwise outlive a change of store.
+    mlflow.set_registry_uri(settings.registry_uri or tracking_uri)
     experiment = mlflow.get_experiment_by_name(settings.experiment)
     if experiment is not None:
         return experiment.experiment_id

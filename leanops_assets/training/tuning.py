@@ -79,8 +79,8 @@ def study_name(prefix: str, data_version: str) -> str:
 # a new session fails, then retries once, the RUNNING trials whose process on this host is gone.
 HEARTBEAT_SECONDS = 60
 GRACE_SECONDS = 180
-WORKER_ATTR = "worker"
-RETRY_OF_ATTR = "retry_of"
+WORKER_ATTR = "leanops_worker"
+RETRY_OF_ATTR = "leanops_retry_of"
 
 
 def open_storage(storage_url: str, journal_path: Path | None) -> Any:

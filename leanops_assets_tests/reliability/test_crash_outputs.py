@@ -48,7 +48,7 @@ def _wait_for(child, word: str) -> None:
 
 
 @pytest.fixture
-def monitoring_home(leanops_home, tmp_path):
+def monitoring_home(leanops_home, tmp_path, monkeypatch):
     """A lake with January training splits and the first week of July, July scored up to the
     day before DAY, and a SQLite registry whose champion is a model trained on January."""
     import mlflow
@@ -72,6 +72,9 @@ def monitoring_home(leanops_home, tmp_path):
             "predictions", "flights", earlier, score_features(model, features, "1")
         )
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # mlflow.set_*_uri export MLFLOW_*_URI; monkeypatch removes them again after the test
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -89,7 +92,9 @@ def monitoring_home(leanops_home, tmp_path):
     client.set_model_version_tag(
         "crash_model", "1", TRAINING_DATA_VERSION_TAG, stored_version(lake)
     )
-    return leanops_home, uri
+    yield leanops_home, uri
+    mlflow.set_tracking_uri(None)  # the next test's MLflow stores are its own
+    mlflow.set_registry_uri(None)
 
 
 def _outputs(home: Path) -> tuple[Path, Path]:
@@ -121,7 +126,7 @@ def test_sigkill_while_scoring_and_reporting(monitoring_home, child_factory):
     assert report.read_text().rstrip().endswith("</html>")
 
     kills = 0
-    for fraction in (0.3, 0.55, 0.8, 1.05):  # inside the first loop, and into the second
+    for fraction in (0.35, 0.75, 1.05):  # inside the first loop, and into the second
         child = child_factory("monitor", MONITOR, [*args, "3"])
         _wait_for(child, "ready")
         time.sleep(duration * fraction)
@@ -134,7 +139,7 @@ def test_sigkill_while_scoring_and_reporting(monitoring_home, child_factory):
         assert report.read_text().rstrip().endswith("</html>"), "a torn drift report is visible"
         assert _visible(predictions.parent) == ["part.parquet"]
         assert _visible(report.parent) == [f"{DAY}.html"]
-    assert kills >= 3, "the child finished before it could be killed"
+    assert kills >= 2, "the child finished before it could be killed"
 
     rerun = child_factory("monitor", MONITOR, [*args, "1"])
     out, err = rerun.communicate(timeout=300)
@@ -179,7 +184,8 @@ def test_sigkill_during_promotion(leanops_home, feature_lake, child_factory):
         instance=DagsterInstance.ephemeral(),
     ).success
     settings = MlflowResource()
-    client = MlflowClient(settings.resolved_tracking_uri())
+    uri = settings.resolved_tracking_uri()
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     name = settings.model_name
     holdout = feature_lake.read_table(TRAINING_STAGE, "holdout")
     weak = models.log_fixed_candidate(feature_lake, ["distance"], label="weak")
@@ -187,7 +193,7 @@ def test_sigkill_during_promotion(leanops_home, feature_lake, child_factory):
     models.log_fixed_candidate(feature_lake, FEATURE_COLUMNS, label="strong")  # pending
 
     seen = set()
-    for delay in (0.5, 2.0, 3.5, 5.0, 7.0):
+    for delay in (1.0, 3.0, 6.0):
         child = child_factory("register", REGISTER, [])
         _wait_for(child, "ready")
         time.sleep(delay)

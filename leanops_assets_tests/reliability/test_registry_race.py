@@ -93,7 +93,8 @@ def test_simultaneous_promotions_leave_the_better_champion(
 
     reports = {label: json.loads(path.read_text()) for label, path in outs.items()}
     assert reports["strong"]["auc"] > reports["weak"]["auc"] + 0.02, reports
-    client = MlflowClient(MlflowResource().resolved_tracking_uri())
+    uri = MlflowResource().resolved_tracking_uri()
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     versions = {str(v.version): v for v in client.search_model_versions(f"name = '{NAME}'")}
     assert set(versions) == {reports["strong"]["version"], reports["weak"]["version"]}
     champion = version_by_alias(client, NAME, CHAMPION)

@@ -186,7 +186,8 @@ def test_planted_secrets_reach_no_metadata_log_or_mlflow_run(
     leaks = [text for text in texts if SECRET in text]
     assert leaks == []
 
-    client = MlflowClient(MlflowResource().resolved_tracking_uri())
+    uri = MlflowResource().resolved_tracking_uri()
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
     assert runs
     for run in runs:
