@@ -1,6 +1,20 @@
 """Session-wide fixtures: one SparkSession per test process, a temporary LEANOPS_HOME per test."""
 
+import os
+
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_mlflow_environment():
+    """mlflow.set_tracking_uri / set_registry_uri export MLFLOW_* variables into the process;
+    restore them after each test so no store outlives its test or leaks into child processes."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}
+    yield
+    for key in [k for k in os.environ if k.startswith("MLFLOW_")]:
+        if key not in saved:
+            del os.environ[key]
+    os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,8 @@ def _env(leanops_home: Path) -> dict[str, str]:
 
     dagster_home = leanops_home / "dagster_home"
     shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
-    return {**os.environ, "LEANOPS_HOME": str(leanops_home), "DAGSTER_HOME": str(dagster_home)}
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    return {**inherited, "LEANOPS_HOME": str(leanops_home), "DAGSTER_HOME": str(dagster_home)}
 
 
 def test_dagster_definitions_validate_passes(leanops_home):

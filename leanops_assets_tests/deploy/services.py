@@ -155,7 +155,8 @@ def expected_definitions() -> dict:
         },
         "jobs": {job.name for job in defs.jobs or []},
         "schedules": {s.name for s in defs.schedules or []},
-        "sensors": {s.name for s in defs.sensors or []},
+        # Dagster adds default_automation_condition_sensor for assets with automation conditions.
+        "sensors": {s.name for s in defs.get_repository_def().sensor_defs},
         "edges": edges,
         "groups": {
             key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()
