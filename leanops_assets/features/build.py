@@ -35,6 +35,7 @@ from leanops_assets.features.schema import (
     ID_COLUMN,
     LABEL_COLUMN,
     NUMERIC_FEATURES,
+    WEATHER_FEATURES,
 )
 from leanops_assets.storage import check_day
 
@@ -47,17 +48,7 @@ ALL_KEY = "*"  # key of the window's totals (key_kind "all"): a value no real ke
 # Bump when the features change, so Dagster marks older partitions as produced by other code.
 FEATURES_CODE_VERSION = "1"
 
-WEATHER_COLUMNS = [
-    "temp",
-    "dewp",
-    "humid",
-    "wind_dir",
-    "wind_speed",
-    "wind_gust",
-    "precip",
-    "pressure",
-    "visib",
-]
+WEATHER_COLUMNS = WEATHER_FEATURES  # the weather columns keep their names as features
 # Keys of the rolling rates: feature prefix -> column of the flight.
 RATE_KEYS = {"carrier": "carrier", "origin": "origin", "route": "route", "tailnum": "tailnum"}
 

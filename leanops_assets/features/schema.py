@@ -13,6 +13,18 @@ CATEGORICAL_FEATURES = [
     "plane_manufacturer",
 ]
 
+WEATHER_FEATURES = [
+    "temp",
+    "dewp",
+    "humid",
+    "wind_dir",
+    "wind_speed",
+    "wind_gust",
+    "precip",
+    "pressure",
+    "visib",
+]
+
 NUMERIC_FEATURES = [
     # schedule
     "sched_dep_hour",
@@ -28,15 +40,7 @@ NUMERIC_FEATURES = [
     "plane_seats",
     "plane_engines",
     # weather at the origin in the departure hour
-    "temp",
-    "dewp",
-    "humid",
-    "wind_dir",
-    "wind_speed",
-    "wind_gust",
-    "precip",
-    "pressure",
-    "visib",
+    *WEATHER_FEATURES,
     # rolling rates over the look-back window, days strictly before the flight's day
     "carrier_late_rate",
     "carrier_cancel_rate",

@@ -17,20 +17,9 @@ from leanops_assets.features.schema import (
     CATEGORICAL_FEATURES,
     NUMERIC_FEATURES,
 )
+from leanops_assets.features.schema import WEATHER_FEATURES as WEATHER_COLUMNS
 from leanops_assets.ingestion.sources import bundled_day, bundled_table
 from leanops_assets.validation.derived import add_derived_columns
-
-WEATHER_COLUMNS = [
-    "temp",
-    "dewp",
-    "humid",
-    "wind_dir",
-    "wind_speed",
-    "wind_gust",
-    "precip",
-    "pressure",
-    "visib",
-]
 
 
 @cache
