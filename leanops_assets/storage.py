@@ -110,12 +110,15 @@ class Lake:
         return path
 
     def table_path(self, stage: str, dataset: str) -> Path:
-        return (
+        path = (
             self.root
             / check_name("stage", stage)
             / check_name("dataset", dataset)
             / "table.parquet"
         )
+        if not path.resolve().is_relative_to(self.root):
+            raise LakePathError(f"{path} escapes the lake root {self.root}")
+        return path
 
     def write_partition(
         self,

@@ -64,3 +64,14 @@ def test_dataset_names_cannot_escape_the_lake(tmp_path, name):
 def test_reading_a_missing_partition_says_what_to_do(tmp_path):
     with pytest.raises(FileNotFoundError, match="2013-01-05 of raw/flights.*materialize it first"):
         Lake(tmp_path).read_partition("raw", "flights", "2013-01-05")
+
+
+def test_a_symlinked_table_folder_cannot_send_writes_outside_the_lake(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    lake = Lake(tmp_path / "lake")
+    (tmp_path / "lake" / "training").mkdir(parents=True)
+    (tmp_path / "lake" / "training" / "train").symlink_to(outside)
+    with pytest.raises(LakePathError, match="escapes the lake root"):
+        lake.write_table("training", "train", _frame())
+    assert not list(outside.iterdir())
