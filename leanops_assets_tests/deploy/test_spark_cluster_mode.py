@@ -1,9 +1,10 @@
-"""Spark cluster mode: a real standalone master and worker; the same aggregation over the real
-year of flights gives the same answer on the cluster as on the local session.
+"""Spark cluster mode: a real standalone master and worker; an aggregation over the real year of
+flights and the project's own flight_features job give the same answer on the cluster as on the
+local session.
 
 The cluster-side work runs in a subprocess: one JVM holds one SparkContext, and this process may
-already hold the session-wide local one. To compare another computation (e.g. flight_features
-once the features stage is wired), add it to spark_job.JOBS.
+already hold the session-wide local one. To compare another computation, add it to
+spark_job.JOBS.
 """
 
 from __future__ import annotations
