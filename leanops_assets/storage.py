@@ -66,10 +66,11 @@ def write_parquet_atomic(
     Readers see the old file or the new one, never a torn one. Same frame, same bytes.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed writer
-        stale.unlink(missing_ok=True)
+    _clear_dead_writers_files(path)
     table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(fd, "wb") as handle:
             pq.write_table(table, handle, compression="zstd")
@@ -81,6 +82,25 @@ def write_parquet_atomic(
         raise
     _fsync_dir(path.parent)
     return WrittenFile(path, table.num_rows, path.stat().st_size, file_sha256(path))
+
+
+def _clear_dead_writers_files(path: Path) -> None:
+    """Remove temp files of `path` left by killed writers; a live writer's file is left alone."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = stale.name.removeprefix(f".{path.name}.").split(".", 1)[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -75,3 +75,18 @@ def test_a_symlinked_table_folder_cannot_send_writes_outside_the_lake(tmp_path):
     with pytest.raises(LakePathError, match="escapes the lake root"):
         lake.write_table("training", "train", _frame())
     assert not list(outside.iterdir())
+
+
+def test_a_writer_clears_temp_files_of_dead_writers_only(tmp_path):
+    import os
+
+    lake = Lake(tmp_path)
+    folder = lake.partition_path("raw", "flights", "2013-01-05").parent
+    folder.mkdir(parents=True)
+    dead = folder / ".part.parquet.999999999.abc.tmp"  # no such process
+    live = folder / f".part.parquet.{os.getppid()}.def.tmp"  # a running process's write
+    dead.write_bytes(b"half")
+    live.write_bytes(b"in progress")
+    lake.write_partition("raw", "flights", "2013-01-05", _frame())
+    assert not dead.exists()
+    assert live.exists()
