@@ -125,21 +125,20 @@ def test_sigkill_while_scoring_and_reporting(monitoring_home, child_factory):
     reference = predictions.read_bytes()
     assert report.read_text().rstrip().endswith("</html>")
 
-    kills = 0
     for fraction in (0.35, 0.75, 1.05):  # inside the first loop, and into the second
-        child = child_factory("monitor", MONITOR, [*args, "3"])
+        child = child_factory(
+            "monitor", MONITOR, [*args, "50"]
+        )  # still busy whenever the kill comes
         _wait_for(child, "ready")
         time.sleep(duration * fraction)
-        if child.poll() is None:
-            child.send_signal(signal.SIGKILL)
-            kills += 1
+        assert child.poll() is None, f"the child stopped early: {child.stderr.read()[-3000:]}"
+        child.send_signal(signal.SIGKILL)
         child.wait(timeout=60)
         assert predictions.read_bytes() == reference, "the prediction log differs from a full write"
         pq.read_table(predictions)
         assert report.read_text().rstrip().endswith("</html>"), "a torn drift report is visible"
         assert _visible(predictions.parent) == ["part.parquet"]
         assert _visible(report.parent) == [f"{DAY}.html"]
-    assert kills >= 2, "the child finished before it could be killed"
 
     rerun = child_factory("monitor", MONITOR, [*args, "1"])
     out, err = rerun.communicate(timeout=300)
