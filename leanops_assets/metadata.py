@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from dagster import MetadataValue
 
 from leanops_assets.storage import WrittenFile
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def preview(frame: pd.DataFrame, rows: int = 5) -> MetadataValue:

@@ -33,7 +33,7 @@ from dagster import (
     RunsFilter,
 )
 
-from leanops_assets.features.build import DEFAULT_LOOKBACK_DAYS
+from leanops_assets.features.schema import DEFAULT_LOOKBACK_DAYS
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.settings import REPO_ROOT, leanops_home
 

@@ -13,10 +13,11 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+if TYPE_CHECKING:  # pandas and pyarrow load when data is touched, not when definitions load
+    import pandas as pd
+    import pyarrow as pa
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -65,6 +66,9 @@ def write_parquet_atomic(
 
     Readers see the old file or the new one, never a torn one. Same frame, same bytes.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path.parent.mkdir(parents=True, exist_ok=True)
     _clear_dead_writers_files(path)
     table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
@@ -159,6 +163,8 @@ class Lake:
         return self.partition_path(stage, dataset, day).exists()
 
     def read_partition(self, stage: str, dataset: str, day: str) -> pd.DataFrame:
+        import pandas as pd
+
         path = self.partition_path(stage, dataset, day)
         if not path.exists():
             raise FileNotFoundError(
@@ -170,6 +176,8 @@ class Lake:
     def read_partitions(
         self, stage: str, dataset: str, days: list[str], missing_ok: bool = False
     ) -> pd.DataFrame:
+        import pandas as pd
+
         frames = [
             self.read_partition(stage, dataset, day)
             for day in days
@@ -179,10 +187,14 @@ class Lake:
 
     def partition_rows(self, stage: str, dataset: str, day: str) -> int | None:
         """Row count from the Parquet footer, or None if the partition is absent."""
+        import pyarrow.parquet as pq
+
         path = self.partition_path(stage, dataset, day)
         return pq.ParquetFile(path).metadata.num_rows if path.exists() else None
 
     def read_table(self, stage: str, dataset: str) -> pd.DataFrame:
+        import pandas as pd
+
         path = self.table_path(stage, dataset)
         if not path.exists():
             raise FileNotFoundError(

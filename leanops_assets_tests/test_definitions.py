@@ -35,6 +35,39 @@ def test_dagster_definitions_validate_passes(leanops_home):
     assert "All code locations passed validation" in done.stderr + done.stdout
 
 
+# Every code-location load and every launched run pays for what the definitions import.
+LOADED_ONLY_BY_RUNS = [
+    "pandas",
+    "pyarrow",
+    "numpy",
+    "sklearn",
+    "mlflow",
+    "evidently",
+    "optuna",
+    "great_expectations",
+    "matplotlib",
+]
+
+
+def test_loading_the_definitions_leaves_heavy_libraries_to_the_runs(leanops_home, tmp_path):
+    script = tmp_path / "load.py"
+    script.write_text(
+        "import json, sys\n"
+        "from leanops_assets.definitions import defs\n"
+        "defs.resolve_all_job_defs()\n"
+        f"print(json.dumps([m for m in {LOADED_ONLY_BY_RUNS!r} if m in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env=_env(leanops_home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
 def _replay(env, *args, timeout=600):
     return subprocess.run(
         [sys.executable, "-m", "leanops_assets.replay", *args],

@@ -1,7 +1,7 @@
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
-from leanops_assets import storage
 from leanops_assets.storage import Lake, LakePathError
 
 
@@ -31,7 +31,7 @@ def test_a_failed_write_leaves_the_previous_partition_intact(tmp_path, monkeypat
         handle.write(b"PAR1 half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(storage.pq, "write_table", explode)
+    monkeypatch.setattr(pq, "write_table", explode)
     with pytest.raises(OSError, match="disk full"):
         lake.write_partition("raw", "flights", "2013-01-05", _frame(5))
     assert good.path.read_bytes() == good_bytes

@@ -6,7 +6,8 @@ step, so only a single-partition run carries the partition's content hash as its
 a range run leaves the data version to Dagster and puts each content hash in the metadata.
 """
 
-import pyarrow as pa
+from typing import TYPE_CHECKING
+
 from dagster import (
     AssetDep,
     AssetExecutionContext,
@@ -19,17 +20,22 @@ from dagster import (
 )
 from dagster_pyspark import PySparkResource
 
-from leanops_assets.features.build import DEFAULT_LOOKBACK_DAYS, FEATURES_CODE_VERSION
-from leanops_assets.features.lake_io import materialize_feature_days
-from leanops_assets.features.schema import FEATURE_COLUMNS
+from leanops_assets.features.schema import (
+    DEFAULT_LOOKBACK_DAYS,
+    FEATURE_COLUMNS,
+    FEATURES_CODE_VERSION,
+)
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.resources import LakeResource
 from leanops_assets.storage import WrittenFile
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 PREVIEW_ROWS = 10
 
 
-def partition_metadata(table: pa.Table, written: WrittenFile) -> dict[str, object]:
+def partition_metadata(table: "pa.Table", written: WrittenFile) -> dict[str, object]:
     """What a person looks at for one feature day: size, nulls, a preview, where and which bytes."""
     frame = table.to_pandas(date_as_object=True)
     features = frame[FEATURE_COLUMNS]
@@ -73,6 +79,8 @@ def partition_metadata(table: pa.Table, written: WrittenFile) -> dict[str, objec
 def flight_features(
     context: AssetExecutionContext, pyspark: PySparkResource, lake: LakeResource
 ) -> MaterializeResult:
+    from leanops_assets.features.lake_io import materialize_feature_days
+
     days = list(context.partition_keys)
     store = lake.lake()
     spark = pyspark.spark_session

@@ -32,6 +32,7 @@ from leanops_assets.features.schema import (
     ALL_COLUMNS,
     CATEGORICAL_FEATURES,
     DATE_COLUMN,
+    DEFAULT_LOOKBACK_DAYS,
     ID_COLUMN,
     LABEL_COLUMN,
     NUMERIC_FEATURES,
@@ -42,11 +43,8 @@ from leanops_assets.storage import check_day
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-DEFAULT_LOOKBACK_DAYS = 7
 PRIOR_FLIGHTS = 10.0
 ALL_KEY = "*"  # key of the window's totals (key_kind "all"): a value no real key takes
-# Bump when the features change, so Dagster marks older partitions as produced by other code.
-FEATURES_CODE_VERSION = "1"
 
 WEATHER_COLUMNS = WEATHER_FEATURES  # the weather columns keep their names as features
 # Keys of the rolling rates: feature prefix -> column of the flight.

@@ -4,6 +4,10 @@ ID_COLUMN = "flight_id"
 DATE_COLUMN = "flight_date"
 LABEL_COLUMN = "is_late"
 
+DEFAULT_LOOKBACK_DAYS = 7  # trailing rates see this many days strictly before the day
+# Bump when the features change, so Dagster marks older partitions as produced by other code.
+FEATURES_CODE_VERSION = "1"
+
 CATEGORICAL_FEATURES = [
     "carrier",
     "origin",

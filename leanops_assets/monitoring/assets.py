@@ -4,8 +4,8 @@ import hashlib
 import json
 import warnings
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -21,29 +21,19 @@ from dagster import (
 )
 
 from leanops_assets.features.schema import ALL_COLUMNS, ID_COLUMN
-from leanops_assets.monitoring.drift import (
-    DRIFT_WINDOW_DAYS,
-    DriftOutcome,
-    compute_drift,
-    day_timestamp,
-    reference_sample,
-    window_days,
-)
-from leanops_assets.monitoring.predict import (
-    PREDICTION_SCHEMA,
-    SCORE_COLUMN,
-    Champion,
-    LiveMetrics,
-    live_metrics,
-    load_champion,
-    positive_scores,
-    score_features,
-)
+from leanops_assets.monitoring.policy import DRIFT_WINDOW_DAYS
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPolicy
 from leanops_assets.storage import Lake
-from leanops_assets.training.dataset import TRAINING_STAGE, stored_version
 from leanops_assets.training.tracking import mlflow_model_version_link
+
+# pandas, scikit-learn and Evidently load in the runs that score and report, not with the
+# definitions: the helpers below import them where they are used.
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from leanops_assets.monitoring.drift import DriftOutcome
+    from leanops_assets.monitoring.predict import Champion, LiveMetrics
 
 FEATURES = ("features", "flights")
 PREDICTIONS = ("predictions", "flights")
@@ -61,12 +51,14 @@ with warnings.catch_warnings():
     )
 
 
-def _champion(mlflow: MlflowResource) -> Champion:
+def _champion(mlflow: MlflowResource) -> "Champion":
+    from leanops_assets.monitoring.predict import load_champion
+
     tracking_uri = mlflow.resolved_tracking_uri()
     return load_champion(tracking_uri, mlflow.registry_uri or tracking_uri, mlflow.model_name)
 
 
-def _champion_metadata(champion: Champion, mlflow: MlflowResource) -> dict[str, MetadataValue]:
+def _champion_metadata(champion: "Champion", mlflow: MlflowResource) -> dict[str, MetadataValue]:
     metadata = {
         "model_version": MetadataValue.text(champion.version),
         "model_uri": MetadataValue.text(champion.uri),
@@ -77,7 +69,7 @@ def _champion_metadata(champion: Champion, mlflow: MlflowResource) -> dict[str, 
     return metadata
 
 
-def _live_metadata(metrics: LiveMetrics) -> dict[str, MetadataValue]:
+def _live_metadata(metrics: "LiveMetrics") -> dict[str, MetadataValue]:
     names = {
         "rows": "dagster/row_count",
         "labelled_rows": "labelled_rows",
@@ -110,6 +102,8 @@ def _live_metadata(metrics: LiveMetrics) -> dict[str, MetadataValue]:
 def batch_predictions(
     context: AssetExecutionContext, lake: LakeResource, mlflow: MlflowResource
 ) -> MaterializeResult:
+    from leanops_assets.monitoring.predict import PREDICTION_SCHEMA, live_metrics, score_features
+
     day = context.partition_key
     store = lake.lake()
     features = store.read_partition(*FEATURES, day)
@@ -136,12 +130,15 @@ def batch_predictions(
     )
 
 
-def current_window(store: Lake, day: str) -> tuple[pd.DataFrame, list[str]]:
+def current_window(store: Lake, day: str) -> "tuple[pd.DataFrame, list[str]]":
     """Features of the drift window joined with the champion's logged scores.
 
     Day `day` must be present; earlier days of the window are used when both their features and
     predictions are in the lake (the first days of the year have a shorter window).
     """
+    from leanops_assets.monitoring.drift import window_days
+    from leanops_assets.monitoring.predict import SCORE_COLUMN
+
     first = daily_partitions.get_first_partition_key()
     days = [
         d
@@ -161,8 +158,14 @@ def current_window(store: Lake, day: str) -> tuple[pd.DataFrame, list[str]]:
     return current, days
 
 
-def reference_frame(store: Lake, champion: Champion) -> tuple[pd.DataFrame, str]:
+def reference_frame(store: Lake, champion: "Champion") -> "tuple[pd.DataFrame, str]":
     """The fixed-size sample of the training reference, scored by the champion, and its version."""
+    import pandas as pd
+
+    from leanops_assets.monitoring.drift import reference_sample
+    from leanops_assets.monitoring.predict import SCORE_COLUMN, positive_scores
+    from leanops_assets.training.dataset import TRAINING_STAGE, stored_version
+
     version = stored_version(store)
     table = pd.concat(
         [store.read_table(TRAINING_STAGE, split) for split in REFERENCE_SPLITS], ignore_index=True
@@ -172,7 +175,7 @@ def reference_frame(store: Lake, champion: Champion) -> tuple[pd.DataFrame, str]
     return sample, version
 
 
-def _drift_version(outcome: DriftOutcome, champion: Champion, reference_version: str) -> str:
+def _drift_version(outcome: "DriftOutcome", champion: "Champion", reference_version: str) -> str:
     summary = {
         "drift_share": outcome.drift_share,
         "columns": {c.column: c.score for c in outcome.columns},
@@ -185,7 +188,7 @@ def _drift_version(outcome: DriftOutcome, champion: Champion, reference_version:
     return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
 
 
-def _column_table(outcome: DriftOutcome) -> str:
+def _column_table(outcome: "DriftOutcome") -> str:
     rows = [*outcome.columns, outcome.prediction_drift]
     lines = ["| column | method | score | threshold | drifted |", "|---|---|---|---|---|"]
     lines += [
@@ -237,6 +240,8 @@ def drift_report(
     mlflow: MlflowResource,
     monitoring_policy: MonitoringPolicy,
 ) -> MaterializeResult:
+    from leanops_assets.monitoring.drift import compute_drift, day_timestamp
+
     day = context.partition_key
     store = lake.lake()
     current, days = current_window(store, day)

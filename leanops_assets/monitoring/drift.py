@@ -33,9 +33,9 @@ from typing import Any
 import pandas as pd
 
 from leanops_assets.features.schema import CATEGORICAL_FEATURES, LABEL_COLUMN, NUMERIC_FEATURES
+from leanops_assets.monitoring.policy import DRIFT_WINDOW_DAYS
 from leanops_assets.monitoring.predict import SCORE_COLUMN
 
-DRIFT_WINDOW_DAYS = 7
 REFERENCE_SAMPLE_ROWS = 5000
 REFERENCE_SAMPLE_SEED = 2013
 

@@ -20,6 +20,9 @@ from datetime import date, timedelta
 from enum import Enum
 from typing import Any
 
+# Days of predictions (ending on the reported day) each drift report compares with the reference.
+DRIFT_WINDOW_DAYS = 7
+
 
 @dataclass(frozen=True)
 class PolicyConfig:

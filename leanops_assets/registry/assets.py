@@ -19,16 +19,13 @@ from dagster import (
 )
 from pydantic import Field
 
-from leanops_assets.registry.promotion import gate_candidate, rollback_champion
 from leanops_assets.resources import LakeResource, MlflowResource, PromotionPolicy
 from leanops_assets.training.assets import tuned_model
-from leanops_assets.training.dataset import TRAINING_STAGE
 from leanops_assets.training.tracking import (
     configure_mlflow,
     mlflow_model_version_link,
     mlflow_run_link,
 )
-from leanops_assets.training.workflow import read_candidate
 
 AUC_FLOOR_CHECK = "holdout_auc_above_floor"
 CHAMPION_CHECK = "not_worse_than_champion"
@@ -60,6 +57,10 @@ def registered_model(
     promotion: PromotionPolicy,
 ) -> MaterializeResult:
     from mlflow import MlflowClient
+
+    from leanops_assets.registry.promotion import gate_candidate
+    from leanops_assets.training.dataset import TRAINING_STAGE
+    from leanops_assets.training.workflow import read_candidate
 
     store = lake.lake()
     candidate = read_candidate(store)
@@ -135,6 +136,8 @@ def rollback_champion_op(
     context: OpExecutionContext, config: RollbackConfig, mlflow: MlflowResource
 ) -> None:
     from mlflow import MlflowClient
+
+    from leanops_assets.registry.promotion import rollback_champion
 
     configure_mlflow(mlflow)
     done = rollback_champion(MlflowClient(), mlflow.model_name, config.version, config.reason)

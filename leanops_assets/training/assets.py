@@ -15,18 +15,7 @@ from dagster import (
 from pydantic import Field
 
 from leanops_assets.resources import LakeResource, MlflowResource, TuningResource
-from leanops_assets.training.dataset import (
-    FEATURE_DATASET,
-    FEATURE_STAGE,
-    WindowSpec,
-    build_training_set,
-    read_splits,
-    split_summary,
-    stored_version,
-)
 from leanops_assets.training.tracking import code_version, mlflow_run_link
-from leanops_assets.training.tuning import TuningPlan
-from leanops_assets.training.workflow import tune_and_log, write_candidate
 
 
 class TrainingSetConfig(Config):
@@ -48,6 +37,15 @@ class TrainingSetConfig(Config):
 def training_set(
     context: AssetExecutionContext, config: TrainingSetConfig, lake: LakeResource
 ) -> MaterializeResult:
+    # pandas, Optuna and scikit-learn load in the runs that train, not with the definitions
+    from leanops_assets.training.dataset import (
+        FEATURE_DATASET,
+        FEATURE_STAGE,
+        WindowSpec,
+        build_training_set,
+        split_summary,
+    )
+
     spec = WindowSpec(
         config.window_days, config.end_day, config.validation_days, config.holdout_days
     )
@@ -104,6 +102,10 @@ def tuned_model(
     tuning: TuningResource,
     mlflow_tracking: ResourceParam[Any],
 ) -> MaterializeResult:
+    from leanops_assets.training.dataset import read_splits, stored_version
+    from leanops_assets.training.tuning import TuningPlan
+    from leanops_assets.training.workflow import tune_and_log, write_candidate
+
     plan = TuningPlan(
         n_trials=tuning.resolved_trials(),
         timeout_seconds=tuning.timeout_seconds,

@@ -1,6 +1,7 @@
 """Validation: the contract's Great Expectations suite splits each raw day into validated and quarantined rows."""
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from dagster import (
     AssetCheckResult,
@@ -18,12 +19,9 @@ from leanops_assets.metadata import preview, written_file_metadata
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.resources import LakeResource
 from leanops_assets.storage import Lake
-from leanops_assets.validation.rules import (
-    ValidationOutcome,
-    quarantine_schema,
-    validate_partition,
-    validated_schema,
-)
+
+if TYPE_CHECKING:
+    from leanops_assets.validation.rules import ValidationOutcome
 
 SCHEMA_CHECK = "schema_matches_contract"
 KEYS_CHECK = "keys_not_null"
@@ -52,7 +50,7 @@ def trailing_volume(lake: Lake, day: str, trailing_days: int) -> list[int]:
 
 
 def gate_results(
-    outcome: ValidationOutcome,
+    outcome: "ValidationOutcome",
     contract: Contract,
     history: list[int],
     max_share: float,
@@ -135,6 +133,13 @@ def gate_results(
 def validated_flights(
     context: AssetExecutionContext, config: ValidationConfig, lake: LakeResource
 ) -> MaterializeResult:
+    # pandas and Great Expectations load in the run, not with the definitions
+    from leanops_assets.validation.rules import (
+        quarantine_schema,
+        validate_partition,
+        validated_schema,
+    )
+
     day = context.partition_key
     contract = load_contract()
     store = lake.lake()
