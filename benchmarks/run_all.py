@@ -405,7 +405,10 @@ def child_scale(args, spark=None) -> dict:
     """One day at scale k, bare, in a fresh process: per-stage seconds and peak tree RSS."""
     sampler = PeakSampler()
     started = time.perf_counter()
-    import leanops_assets.monitoring.assets  # noqa: F401  (imports counted as start-up)
+    # the stages' libraries (pandas, GX, scikit-learn, MLflow) are counted as start-up
+    import leanops_assets.features.lake_io  # noqa: F401
+    import leanops_assets.monitoring.drift  # noqa: F401
+    import leanops_assets.validation.rules  # noqa: F401
 
     fresh_process = spark is None
     spark = spark or spark_session()
