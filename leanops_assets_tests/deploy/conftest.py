@@ -4,28 +4,13 @@ cannot start fails the tests that need it, with the script's message."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-HELPER = Path(__file__).resolve().parent / "services.py"
-
-
-def load_services():
-    name = "leanops_deploy_services"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HELPER)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-services = load_services()
+from leanops_assets_tests.deploy import services
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Starting and stopping the real services of the deployment modes through scripts/services/.
 
-Loaded by path from conftest.py (it works under any pytest import mode). A service that cannot be
-started fails the test with the script's own message: nothing here skips.
+A service that cannot be started fails the test with the script's own message: nothing here
+skips.
 """
 
 from __future__ import annotations

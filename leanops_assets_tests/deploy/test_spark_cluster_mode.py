@@ -9,7 +9,6 @@ spark_job.JOBS.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -21,24 +20,15 @@ import pandas as pd
 import pytest
 
 from leanops_assets.settings import REPO_ROOT
+from leanops_assets_tests.deploy import spark_job
 
 pytestmark = pytest.mark.slow
 
 HERE = Path(__file__).resolve().parent
 
 
-def _spark_job():
-    name = "leanops_deploy_spark_job"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE / "spark_job.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def test_cluster_aggregation_over_real_flights_equals_local(spark_cluster, spark, tmp_path):
-    job = _spark_job()
+    job = spark_job
     master = spark_cluster["SPARK_MASTER_URL"]
     assert master.startswith("spark://127.0.0.1:")
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
+from leanops_assets_tests.registry import models as _models
+from leanops_assets_tests.training.conftest import feature_days, feature_lake
 
-def _load(name: str, path: Path):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-_training = _load(
-    "leanops_training_conftest", Path(__file__).resolve().parents[1] / "training" / "conftest.py"
-)
-feature_days = _training.feature_days
-feature_lake = _training.feature_lake
+__all__ = ["feature_days", "feature_lake"]  # the training tests' fixtures, shared
 
 
 @pytest.fixture
@@ -44,9 +29,6 @@ def registry_resources():
         "promotion": PromotionPolicy(auc_floor=0.5, max_auc_drop=0.02),
         "mlflow_tracking": mlflow_tracking_resource,
     }
-
-
-_models = _load("leanops_registry_models", Path(__file__).resolve().parent / "models.py")
 
 
 @pytest.fixture

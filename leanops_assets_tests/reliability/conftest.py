@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -10,21 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from leanops_assets_tests.features.conftest import flight_data, fresh_lake, input_lake_root
+from leanops_assets_tests.registry import models
+from leanops_assets_tests.training.conftest import feature_days, feature_lake
 
-def _load(name: str, path: Path):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-TESTS = Path(__file__).resolve().parents[1]
-_training = _load("leanops_training_conftest", TESTS / "training" / "conftest.py")
-feature_days = _training.feature_days
-feature_lake = _training.feature_lake
-models = _load("leanops_registry_models", TESTS / "registry" / "models.py")
+__all__ = [  # fixtures shared with the features, training and registry tests
+    "feature_days",
+    "feature_lake",
+    "flight_data",
+    "fresh_lake",
+    "input_lake_root",
+    "models",
+]
 
 
 def start_child(
@@ -59,9 +55,3 @@ def child_factory(tmp_path):
         if child.poll() is None:
             child.kill()
         child.wait(timeout=30)
-
-
-_features = _load("leanops_features_conftest", TESTS / "features" / "conftest.py")
-flight_data = _features.flight_data
-input_lake_root = _features.input_lake_root
-fresh_lake = _features.fresh_lake

@@ -4,7 +4,6 @@ retried once as attempt + 1."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -16,6 +15,7 @@ import pytest
 from dagster import AssetMaterialization, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from leanops_assets.monitoring.sensors import ATTEMPT_TAG, RUN_KEY_TAG, SENSOR_NAME_TAG
+from leanops_assets_tests.reliability import daemon_tick
 
 HERE = Path(__file__).resolve().parent
 SENSOR = "drift_retraining_sensor"
@@ -26,13 +26,6 @@ run_coordinator:
 telemetry:
   enabled: false
 """
-
-
-def _daemon():
-    spec = importlib.util.spec_from_file_location("leanops_daemon_tick", HERE / "daemon_tick.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -72,7 +65,7 @@ def _tick(instance: DagsterInstance, daemon) -> None:
 
 @pytest.mark.slow
 def test_crash_between_request_and_cursor_creates_no_second_run(instance):
-    daemon = _daemon()
+    daemon = daemon_tick
     _breach(instance, "2013-07-01", "2013-07-02")
     daemon.tick(instance)
     assert [r.tags[RUN_KEY_TAG] for r in _runs(instance)] == ["retrain-2013-07-02-1"]
@@ -120,7 +113,7 @@ def test_daemon_killed_mid_tick_then_restarted(instance, crash_point):
     before = len(_runs(instance))
     assert before == (1 if crash_point in ("RUN_CREATED", "RUN_LAUNCHED") else 0)
 
-    daemon = _daemon()  # the restarted daemon, then a few more ticks
+    daemon = daemon_tick  # the restarted daemon (this process), then a few more ticks
     for _ in range(3):
         _tick(instance, daemon)
     runs = _runs(instance)

@@ -2,27 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-HELPER = Path(__file__).resolve().parent / "handmade_features.py"
-
-
-def load_handmade_features():
-    """The helper module, loaded by path: it works under any pytest import mode."""
-    name = "leanops_handmade_features"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HELPER)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-handmade = load_handmade_features()
+from leanops_assets_tests.training import handmade_features as handmade
 
 FIRST_DAY = "2013-06-03"
 N_DAYS = 21
