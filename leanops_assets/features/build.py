@@ -2,7 +2,7 @@
 
 `build_flight_features` turns validated flights (the target days plus the look-back days before
 them), the target days' weather and the planes table into exactly `schema.ALL_COLUMNS`, one row
-per flight of the target days, sorted by flight id.
+per flight of the target days (collect_features sorts them by flight id).
 
 Point in time: for a flight on day D,
 - schedule, route, plane and origin-hour counts come from D's schedule, which is known in advance;
@@ -67,20 +67,16 @@ def holiday_distances(days: list[date]) -> dict[date, int]:
     return result
 
 
-def _targets_frame(spark, target_dates: list[date]) -> DataFrame:
-    """target_date and days_to_nearest_holiday, built from Arrow (no Python worker needed)."""
-    import pyarrow as pa
+def _target_day_columns(target_dates: list[date]) -> tuple[Column, Column]:
+    """Is-a-target-day and days-to-nearest-holiday as literal expressions: no Spark job needed."""
+    from pyspark.sql import functions as F
 
     distances = holiday_distances(target_dates)
-    table = pa.table(
-        {
-            "target_date": pa.array(target_dates, pa.date32()),
-            "days_to_nearest_holiday": pa.array(
-                [float(distances[day]) for day in target_dates], pa.float64()
-            ),
-        }
+    is_target = F.col(DATE_COLUMN).isin(target_dates)
+    by_day = F.create_map(
+        *[value for day in target_dates for value in (F.lit(day), F.lit(float(distances[day])))]
     )
-    return spark.createDataFrame(table)
+    return is_target, F.element_at(by_day, F.col(DATE_COLUMN))
 
 
 def _smoothed(events: Column, flights: Column, prior: Column) -> Column:
@@ -90,7 +86,7 @@ def _smoothed(events: Column, flights: Column, prior: Column) -> Column:
     return F.when(prior.isNull(), F.lit(None).cast("double")).otherwise(rate)
 
 
-def _rolling_rates(history: DataFrame, targets: DataFrame, lookback_days: int) -> DataFrame:
+def _rolling_rates(history: DataFrame, target_dates: list[date], lookback_days: int) -> DataFrame:
     """Per target day and key: late and cancel counts over the days [D - lookback, D - 1].
 
     Returns target_date, key_kind, key, flights, late, cancelled; key_kind "all" holds the
@@ -111,11 +107,13 @@ def _rolling_rates(history: DataFrame, targets: DataFrame, lookback_days: int) -
         F.sum("late").alias("late"),
         F.sum("cancelled").alias("cancelled"),
     )
-    in_window = (F.col(DATE_COLUMN) < F.col("target_date")) & (
-        F.col(DATE_COLUMN) >= F.date_sub(F.col("target_date"), lookback_days)
+    # Day d counts toward the targets d + 1 .. d + lookback (those that are target days).
+    later = F.sequence(
+        F.date_add(F.col(DATE_COLUMN), 1), F.date_add(F.col(DATE_COLUMN), lookback_days)
     )
     return (
-        daily.join(F.broadcast(targets.select("target_date")), in_window)
+        daily.withColumn("target_date", F.explode(later))
+        .where(F.col("target_date").isin(target_dates))
         .groupBy("target_date", "key_kind", "key")
         .agg(
             F.sum("flights").alias("flights"),
@@ -175,7 +173,7 @@ def build_flight_features(
     target_days: list[str],
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
 ) -> DataFrame:
-    """Features of every flight of `target_days`, columns `ALL_COLUMNS`, sorted by flight id.
+    """Features of every flight of `target_days`, columns `ALL_COLUMNS`; rows unordered.
 
     flights: validated flights covering the target days and the `lookback_days` days before the
     earliest one (days before the data starts are simply absent). weather: hourly weather for
@@ -189,8 +187,7 @@ def build_flight_features(
     target_dates = sorted({date.fromisoformat(check_day(day)) for day in target_days})
     if not target_dates:
         raise ValueError("target_days is empty: name at least one day (YYYY-MM-DD)")
-    spark = flights.sparkSession
-    targets = _targets_frame(spark, target_dates)
+    is_target, days_to_holiday = _target_day_columns(target_dates)
     earliest = target_dates[0] - timedelta(days=lookback_days)
 
     base = flights.select(
@@ -210,14 +207,14 @@ def build_flight_features(
     history = base.where(
         (F.col(DATE_COLUMN) >= F.lit(earliest)) & (F.col(DATE_COLUMN) < F.lit(target_dates[-1]))
     ).select(DATE_COLUMN, *RATE_KEYS.values(), F.col(LABEL_COLUMN).alias("late"), "cancelled")
-    windows = _rolling_rates(history, targets, lookback_days)
+    windows = _rolling_rates(history, target_dates, lookback_days)
 
-    day_targets = targets.withColumnRenamed("target_date", DATE_COLUMN)
     hour = F.floor(F.col("sched_dep_time") / 100)
     origin_hour = Window.partitionBy(DATE_COLUMN, "origin", "sched_dep_hour")
     scheduled = (
         base.drop("cancelled")
-        .join(F.broadcast(day_targets), DATE_COLUMN)
+        .where(is_target)
+        .withColumn("days_to_nearest_holiday", days_to_holiday)
         .withColumn("sched_dep_hour", hour.cast("double"))
         .withColumn(
             "sched_dep_minute_of_day", (hour * 60 + F.col("sched_dep_time") % 100).cast("double")
@@ -267,7 +264,7 @@ def build_flight_features(
         .withColumn("plane_age", F.year(DATE_COLUMN).cast("double") - F.col("plane_year"))
         .join(weather_hourly, ["origin", "time_hour"], "left")
     )
-    target_flights = base.join(F.broadcast(day_targets.select(DATE_COLUMN)), DATE_COLUMN)
+    target_flights = base.where(is_target)
     with_rates = joined.join(
         _rate_columns(target_flights, windows), [ID_COLUMN, DATE_COLUMN], "left"
     )
@@ -279,10 +276,5 @@ def build_flight_features(
         *[F.col(name).cast("string").alias(name) for name in CATEGORICAL_FEATURES],
         *[F.col(name).cast("double").alias(name) for name in NUMERIC_FEATURES],
     ]
-    # One sorted partition: a feature day is a few thousand rows, and this needs no sampling job.
-    return (
-        with_rates.select(*casts)
-        .select(*ALL_COLUMNS)
-        .repartition(1)
-        .sortWithinPartitions(ID_COLUMN)
-    )
+    # Unordered: the driver sorts the collected rows (collect_features), which saves a shuffle.
+    return with_rates.select(*casts).select(*ALL_COLUMNS)

@@ -191,8 +191,10 @@ def read_feature_inputs(
 
 
 def collect_features(features: DataFrame) -> pa.Table:
-    """Run the Spark plan and bring the rows to the driver in the fixed Arrow schema."""
-    return features.toArrow().select(ALL_COLUMNS).cast(FEATURES_ARROW_SCHEMA)
+    """Run the Spark plan and bring the rows to the driver in the fixed Arrow schema, sorted by
+    flight id (the same bytes whatever Spark's partitioning)."""
+    table = features.toArrow().select(ALL_COLUMNS).cast(FEATURES_ARROW_SCHEMA)
+    return table.sort_by(ID_COLUMN)
 
 
 def split_by_day(table: pa.Table, target_days: list[str]) -> dict[str, pa.Table]:
