@@ -26,8 +26,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from leanops_assets.features.schema import (
     ALL_COLUMNS,
     CATEGORICAL_FEATURES,
@@ -51,32 +49,21 @@ WEATHER_COLUMNS = WEATHER_FEATURES  # the weather columns keep their names as fe
 RATE_KEYS = {"carrier": "carrier", "origin": "origin", "route": "route", "tailnum": "tailnum"}
 
 
-def holiday_distances(days: list[date]) -> dict[date, int]:
-    """Days from each day to the nearest US federal holiday, computed offline with pandas."""
-    if not days:
-        return {}
+def holidays_around(days: list[date]) -> list[date]:
+    """US federal holidays from the year before the first day to the year after the last."""
     from pandas.tseries.holiday import USFederalHolidayCalendar
 
     start = date(min(days).year - 1, 1, 1)
     end = date(max(days).year + 1, 12, 31)
-    holidays = USFederalHolidayCalendar().holidays(start=start, end=end)
-    result = {}
-    for day in days:
-        gaps = (holidays - pd.Timestamp(day)).days
-        result[day] = int(abs(gaps).min())
-    return result
+    return [stamp.date() for stamp in USFederalHolidayCalendar().holidays(start=start, end=end)]
 
 
-def _target_day_columns(target_dates: list[date]) -> tuple[Column, Column]:
-    """Is-a-target-day and days-to-nearest-holiday as literal expressions: no Spark job needed."""
+def days_to_nearest_holiday(day: Column, holidays: list[date]) -> Column:
+    """Absolute days from `day` to the closest of `holidays`: a row-wise expression, no job."""
     from pyspark.sql import functions as F
 
-    distances = holiday_distances(target_dates)
-    is_target = F.col(DATE_COLUMN).isin(target_dates)
-    by_day = F.create_map(
-        *[value for day in target_dates for value in (F.lit(day), F.lit(float(distances[day])))]
-    )
-    return is_target, F.element_at(by_day, F.col(DATE_COLUMN))
+    gaps = [F.abs(F.datediff(day, F.lit(holiday))) for holiday in holidays]
+    return F.least(*gaps).cast("double")
 
 
 def _smoothed(events: Column, flights: Column, prior: Column) -> Column:
@@ -187,7 +174,9 @@ def build_flight_features(
     target_dates = sorted({date.fromisoformat(check_day(day)) for day in target_days})
     if not target_dates:
         raise ValueError("target_days is empty: name at least one day (YYYY-MM-DD)")
-    is_target, days_to_holiday = _target_day_columns(target_dates)
+    # Target days as literals: filters and a row-wise holiday distance, no join with a frame.
+    is_target = F.col(DATE_COLUMN).isin(target_dates)
+    days_to_holiday = days_to_nearest_holiday(F.col(DATE_COLUMN), holidays_around(target_dates))
     earliest = target_dates[0] - timedelta(days=lookback_days)
 
     base = flights.select(

@@ -16,15 +16,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from leanops_assets.features.build import (
-    DEFAULT_LOOKBACK_DAYS,
-    WEATHER_COLUMNS,
-    build_flight_features,
-)
+from leanops_assets.features.build import WEATHER_COLUMNS, build_flight_features
 from leanops_assets.features.schema import (
     ALL_COLUMNS,
     CATEGORICAL_FEATURES,
     DATE_COLUMN,
+    DEFAULT_LOOKBACK_DAYS,
     ID_COLUMN,
     LABEL_COLUMN,
     NUMERIC_FEATURES,

@@ -7,7 +7,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from leanops_assets.features.build import build_flight_features, holiday_distances
+from leanops_assets.features.build import (
+    build_flight_features,
+    days_to_nearest_holiday,
+    holidays_around,
+)
 from leanops_assets.features.lake_io import (
     FEATURES_ARROW_SCHEMA,
     collect_features,
@@ -50,11 +54,19 @@ def test_no_post_event_column_or_label_is_a_feature():
     assert FEATURES_ARROW_SCHEMA.names == ALL_COLUMNS
 
 
-def test_holiday_distances_are_offline_and_symmetric():
+def test_holiday_distance_looks_both_ways_and_across_the_year_end(spark):
     from datetime import date
 
-    found = holiday_distances([date(2013, 1, 1), date(2013, 7, 3), date(2013, 12, 31)])
-    assert found == {date(2013, 1, 1): 0, date(2013, 7, 3): 1, date(2013, 12, 31): 1}
+    from pyspark.sql import functions as F
+
+    days = [date(2013, 1, 1), date(2013, 7, 3), date(2013, 12, 31)]
+    frame = spark.createDataFrame([(day,) for day in days], "day date")
+    distance = days_to_nearest_holiday(F.col("day"), holidays_around(days))
+    found = {
+        row.day: row.distance for row in frame.select("day", distance.alias("distance")).collect()
+    }
+    # New Year's Day itself; the day before July 4th; New Year's Eve, one day before 2014-01-01
+    assert found == {date(2013, 1, 1): 0.0, date(2013, 7, 3): 1.0, date(2013, 12, 31): 1.0}
 
 
 def test_lookback_days_are_clipped_at_the_start_of_history():
