@@ -102,21 +102,21 @@ def tuned_model(
     tuning: TuningResource,
     mlflow_tracking: ResourceParam[Any],
 ) -> MaterializeResult:
-    from leanops_assets.training.dataset import read_splits, stored_version
-    from leanops_assets.training.tuning import TuningPlan
-    from leanops_assets.training.workflow import tune_and_log, write_candidate
-
-    plan = TuningPlan(
-        n_trials=tuning.resolved_trials(),
-        timeout_seconds=tuning.timeout_seconds,
-        seed=tuning.seed,
-        iterations_per_step=config.iterations_per_step,
-        max_steps=config.max_steps,
-        threads=config.threads,
-    )
-    store = lake.lake()
     # The resource started the MLflow run; end it here, FAILED if anything below raises.
     try:
+        from leanops_assets.training.dataset import read_splits, stored_version
+        from leanops_assets.training.tuning import TuningPlan
+        from leanops_assets.training.workflow import tune_and_log, write_candidate
+
+        plan = TuningPlan(
+            n_trials=tuning.resolved_trials(),
+            timeout_seconds=tuning.timeout_seconds,
+            seed=tuning.seed,
+            iterations_per_step=config.iterations_per_step,
+            max_steps=config.max_steps,
+            threads=config.threads,
+        )
+        store = lake.lake()
         mlflow_tracking.set_tag("mlflow.runName", f"tuned_model {context.run_id[:8]}")
         data_version = stored_version(store)
         splits = read_splits(store)
