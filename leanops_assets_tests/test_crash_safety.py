@@ -67,6 +67,7 @@ print("writes", writes, flush=True)
 """
 
 OUTPUTS = [("raw", "flights"), ("validated", "flights"), ("quarantine", "flights")]
+# (where in the write the child dies, which partition write: 1 raw, 2 validated, 3 quarantine)
 KILL_POINTS = [("torn", 1), ("before_rename", 2), ("after_rename", 3), ("torn", 3)]
 
 
@@ -99,8 +100,8 @@ def _files(home: Path) -> dict[str, bytes]:
     return out
 
 
-def _temp_files(home: Path) -> list[str]:
-    return [p.name for s, d in OUTPUTS for p in _folder(home, s, d).glob(".*.tmp")]
+def _temp_files(home: Path, outputs=OUTPUTS) -> list[str]:
+    return [p.name for s, d in outputs for p in _folder(home, s, d).glob(".*.tmp")]
 
 
 @pytest.mark.slow
@@ -128,8 +129,11 @@ def test_sigkill_while_writing_never_leaves_a_torn_partition(tmp_path):
             assert [p.name for p in folder.iterdir() if not p.name.startswith(".")] == [
                 "part.parquet"
             ]
-        if phase != "after_rename":  # the killed writer's temp file shows the kill hit mid-write
-            assert _temp_files(home), f"no half-written temp file left by the {phase} kill"
+        killed_in = _temp_files(home, [OUTPUTS[nth - 1]])
+        if phase == "after_rename":  # the new file was complete and in place before the kill
+            assert killed_in == [], killed_in
+        else:  # the killed writer's temp file in that partition shows the kill hit mid-write
+            assert killed_in, f"no half-written temp file in {OUTPUTS[nth - 1]} after {phase}"
 
     code, output = _run_child(home)
     assert code == 0, output

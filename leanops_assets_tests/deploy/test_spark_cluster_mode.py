@@ -28,7 +28,6 @@ HERE = Path(__file__).resolve().parent
 
 
 def test_cluster_aggregation_over_real_flights_equals_local(spark_cluster, spark, tmp_path):
-    job = spark_job
     master = spark_cluster["SPARK_MASTER_URL"]
     assert master.startswith("spark://127.0.0.1:")
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
@@ -54,7 +53,7 @@ def test_cluster_aggregation_over_real_flights_equals_local(spark_cluster, spark
     assert run["app_id"] in apps, (run["app_id"], apps)
 
     assert spark.sparkContext.master.startswith("local")
-    for name, compute in job.JOBS.items():
+    for name, compute in spark_job.JOBS.items():
         local = compute(spark)
         cluster = pd.read_parquet(tmp_path / "cluster" / f"{name}.parquet")
         assert len(local) > 0, name
@@ -65,6 +64,6 @@ def test_cluster_aggregation_over_real_flights_equals_local(spark_cluster, spark
             rtol=1e-9,
         )
 
-    flights = job.real_flights()
-    totals = job.delay_by_carrier_and_origin(spark)
+    flights = spark_job.real_flights()
+    totals = spark_job.delay_by_carrier_and_origin(spark)
     assert int(totals["flights"].sum()) == len(flights) == 336776

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from leanops_assets_tests.features.conftest import flight_data, fresh_lake, inpu
 from leanops_assets_tests.registry import models
 from leanops_assets_tests.training.conftest import feature_days, feature_lake
 
-__all__ = [  # fixtures shared with the features, training and registry tests
+__all__ = [  # fixtures (and the models helper) shared with the features, training, registry tests
     "feature_days",
     "feature_lake",
     "flight_data",
@@ -27,17 +28,28 @@ def start_child(
     folder: Path, name: str, source: str, args: list[str], env: dict[str, str] | None = None
 ) -> subprocess.Popen:
     """Run `source` as a script file (never `python -c`: pyspark, imported by Great Expectations,
-    exits early when __main__ has no file) with the current environment plus `env`."""
+    exits early when __main__ has no file) with the current environment plus `env`.
+
+    stderr goes to a file (read it with `stderr_tail`): a pipe nobody reads while the test waits
+    would fill up and stall the child, and a kill would then hit an idle process."""
     folder.mkdir(parents=True, exist_ok=True)
     script = folder / f"{name}.py"
     script.write_text(source)
-    return subprocess.Popen(
-        [sys.executable, str(script), *args],
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = folder / f"{name}.{time.monotonic_ns()}.stderr"
+    with open(log, "w") as stderr:
+        child = subprocess.Popen(
+            [sys.executable, str(script), *args],
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+    child.stderr_path = log
+    return child
+
+
+def stderr_tail(child: subprocess.Popen, chars: int = 3000) -> str:
+    return child.stderr_path.read_text(errors="replace")[-chars:]
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from leanops_assets.registry.promotion import CHAMPION, PREVIOUS, TAG_PREFIX, ve
 from leanops_assets.resources import LakeResource, MlflowResource
 from leanops_assets.training.assets import training_set
 
-from .conftest import models
+from .conftest import models, stderr_tail
 
 DAY = "2013-07-07"
 JULY = [f"2013-07-0{d}" for d in range(1, 8)]
@@ -44,7 +44,7 @@ for _ in range(loops):
 
 def _wait_for(child, word: str) -> None:
     line = child.stdout.readline()
-    assert line.strip() == word, f"child said {line!r}: {child.stderr.read()[-3000:]}"
+    assert line.strip() == word, f"child said {line!r}: {stderr_tail(child)}"
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ def test_sigkill_while_scoring_and_reporting(monitoring_home, child_factory):
         )  # still busy whenever the kill comes
         _wait_for(child, "ready")
         time.sleep(duration * fraction)
-        assert child.poll() is None, f"the child stopped early: {child.stderr.read()[-3000:]}"
+        assert child.poll() is None, f"the child stopped early: {stderr_tail(child)}"
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=60)
         assert predictions.read_bytes() == reference, "the prediction log differs from a full write"
@@ -141,8 +141,8 @@ def test_sigkill_while_scoring_and_reporting(monitoring_home, child_factory):
         assert _visible(report.parent) == [f"{DAY}.html"]
 
     rerun = child_factory("monitor", MONITOR, [*args, "1"])
-    out, err = rerun.communicate(timeout=300)
-    assert rerun.returncode == 0, err[-3000:]
+    rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, stderr_tail(rerun)
     assert predictions.read_bytes() == reference
     assert sorted(p.name for p in predictions.parent.iterdir()) == ["part.parquet"]
     assert [p.name for p in report.parent.iterdir() if p.name.startswith(f".{DAY}")] == []
@@ -207,8 +207,8 @@ def test_sigkill_during_promotion(leanops_home, feature_lake, child_factory):
         seen.add("old" if champion == old else "new")
 
     rerun = child_factory("register", REGISTER, [])
-    out, err = rerun.communicate(timeout=300)
-    assert rerun.returncode == 0, err[-3000:]
+    rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, stderr_tail(rerun)
     versions = {str(v.version): v for v in client.search_model_versions(f"name = '{name}'")}
     assert len(versions) == 2
     (new,) = set(versions) - {old}

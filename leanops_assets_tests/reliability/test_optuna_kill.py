@@ -9,6 +9,8 @@ import time
 import pandas as pd
 import pytest
 
+from .conftest import stderr_tail
+
 TUNER = """
 import sys
 import pandas as pd
@@ -52,7 +54,7 @@ def test_sigkill_mid_trial_then_resume(tmp_path, feature_days, child_factory):
     finished = 0
     while finished < 2:  # two trials done, the third running: kill it mid-trial
         line = child.stdout.readline()
-        assert line, f"tuner exited early: {child.stderr.read()}"
+        assert line, f"tuner exited early: {stderr_tail(child)}"
         finished += line.startswith("trial")
     time.sleep(0.5)
     child.send_signal(signal.SIGKILL)
@@ -64,8 +66,8 @@ def test_sigkill_mid_trial_then_resume(tmp_path, feature_days, child_factory):
     assert victim.user_attrs[WORKER_ATTR].endswith(f":{child.pid}")
 
     resumed = child_factory("tuner", TUNER, [str(tmp_path), "4"])
-    out, err = resumed.communicate(timeout=600)
-    assert resumed.returncode == 0, err
+    out, _ = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, stderr_tail(resumed)
     assert "finished" in out
 
     trials = _trials(tmp_path)

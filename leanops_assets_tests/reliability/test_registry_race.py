@@ -15,7 +15,7 @@ from leanops_assets.registry.promotion import CHAMPION, TAG_PREFIX, version_by_a
 from leanops_assets.resources import LakeResource, MlflowResource
 from leanops_assets.training.assets import training_set
 
-from .conftest import models
+from .conftest import models, stderr_tail
 
 NAME = MlflowResource().model_name
 TRAINING_CONFIG = {
@@ -84,12 +84,12 @@ def test_simultaneous_promotions_leave_the_better_champion(
     while not all((tmp_path / f"{label}.json.ready").exists() for label in outs):
         assert time.monotonic() < deadline, "promoters never got ready"
         for child in children.values():
-            assert child.poll() is None, child.stderr.read()
+            assert child.poll() is None, stderr_tail(child)
         time.sleep(0.05)
     barrier.touch()
     for label, child in children.items():
-        _, err = child.communicate(timeout=300)
-        assert child.returncode == 0, f"{label}: {err}"
+        child.communicate(timeout=300)
+        assert child.returncode == 0, f"{label}: {stderr_tail(child)}"
 
     reports = {label: json.loads(path.read_text()) for label, path in outs.items()}
     assert reports["strong"]["auc"] > reports["weak"]["auc"] + 0.02, reports

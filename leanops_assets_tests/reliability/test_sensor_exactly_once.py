@@ -113,7 +113,7 @@ def test_daemon_killed_mid_tick_then_restarted(instance, crash_point):
     before = len(_runs(instance))
     assert before == (1 if crash_point in ("RUN_CREATED", "RUN_LAUNCHED") else 0)
 
-    daemon = daemon_tick  # the restarted daemon (this process), then a few more ticks
+    daemon = daemon_tick  # ticks from this process stand for the restarted daemon
     for _ in range(3):
         _tick(instance, daemon)
     runs = _runs(instance)
