@@ -92,12 +92,13 @@ def _clear_dead_writers_files(path: Path) -> None:
     """Remove temp files of `path` left by killed writers; a live writer's file is left alone."""
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
         pid = stale.name.removeprefix(f".{path.name}.").split(".", 1)[0]
-        if pid.isdigit() and _alive(int(pid)):
+        if pid.isdigit() and process_alive(int(pid)):
             continue
         stale.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (one we may not signal counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

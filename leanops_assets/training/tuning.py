@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from leanops_assets.storage import process_alive
 from leanops_assets.training.model import (
     InputColumns,
     build_classifier,
@@ -109,16 +110,6 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _process_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def fail_abandoned_trials(study: optuna.Study) -> list[int]:
     """Mark FAIL the RUNNING trials whose worker process on this host no longer exists, and
     enqueue one retry of each with the same parameters. Returns the failed trial numbers.
@@ -132,7 +123,7 @@ def fail_abandoned_trials(study: optuna.Study) -> list[int]:
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = str(trial.user_attrs.get(WORKER_ATTR, ""))
         worker_host, _, pid = worker.rpartition(":")
-        if worker_host != host or not pid.isdigit() or not _process_gone(int(pid)):
+        if worker_host != host or not pid.isdigit() or process_alive(int(pid)):
             continue
         if not study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
             continue  # another session got there first
