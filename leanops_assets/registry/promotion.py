@@ -8,14 +8,15 @@ mlflow and scikit-learn are imported inside the functions.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ CHAMPION = "champion"
 PREVIOUS = "previous"
 CHALLENGER = "challenger"
 TAG_PREFIX = "leanops."
+T = TypeVar("T")
 
 
 class RegistryError(RuntimeError):
@@ -178,6 +180,17 @@ def registry_lock(registry_uri: str) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+def holding_registry_lock(step: Callable[..., T]) -> Callable[..., T]:
+    """Run a read-decide-write `step(client, ...)` under the lock of the client's registry."""
+
+    @functools.wraps(step)
+    def locked(client: MlflowClient, *args: Any, **kwargs: Any) -> T:
+        with registry_lock(_registry_uri(client)):
+            return step(client, *args, **kwargs)
+
+    return locked
+
+
 def register_candidate(client: MlflowClient, name: str, candidate: ModelCandidate) -> ModelVersion:
     """A new version of `name` for the candidate's logged model; the existing one if already there."""
     from mlflow.exceptions import MlflowException
@@ -291,6 +304,7 @@ class GateReport:
     decision: Decision
 
 
+@holding_registry_lock
 def gate_candidate(
     client: MlflowClient,
     name: str,
@@ -301,18 +315,6 @@ def gate_candidate(
 ) -> GateReport:
     """Register the candidate, score it and the champion on the same holdout, apply the gates,
     move the aliases and record the outcome on the version, all under the registry lock."""
-    with registry_lock(_registry_uri(client)):
-        return _gate_candidate(client, name, candidate, holdout, auc_floor, max_auc_drop)
-
-
-def _gate_candidate(
-    client: MlflowClient,
-    name: str,
-    candidate: ModelCandidate,
-    holdout: pd.DataFrame,
-    auc_floor: float,
-    max_auc_drop: float,
-) -> GateReport:
     version = str(register_candidate(client, name, candidate).version)
     current = version_by_alias(client, name, CHAMPION)
     champion = str(current.version) if current is not None else None
@@ -344,18 +346,12 @@ class Rollback:
     reason: str
 
 
+@holding_registry_lock
 def rollback_champion(
     client: MlflowClient, name: str, version: str | None = None, reason: str = "manual rollback"
 ) -> Rollback:
     """Point `champion` at `version` (default: the version holding `previous`) and record when and why
     on both versions. `previous` is cleared when it was the target: it is now the champion."""
-    with registry_lock(_registry_uri(client)):
-        return _rollback_champion(client, name, version, reason)
-
-
-def _rollback_champion(
-    client: MlflowClient, name: str, version: str | None, reason: str
-) -> Rollback:
     current = version_by_alias(client, name, CHAMPION)
     if current is None:
         raise RegistryError(f"registered model {name!r} has no champion to roll back from")
