@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -153,3 +154,30 @@ def train_pipeline(frame: pd.DataFrame):
     )
     model = Pipeline([("columns", columns), ("classifier", LogisticRegression(max_iter=500))])
     return model.fit(feature_matrix(frame), frame[LABEL_COLUMN].astype("int64"))
+
+
+def register_champion(model, folder: Path, name: str) -> tuple[str, str]:
+    """Log `model` into a SQLite MLflow store under `folder` (created on first use), register it
+    as a new version of `name` and point the champion alias at it. Returns (store URI, version).
+    """
+    import mlflow
+    import mlflow.sklearn
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.get_experiment_by_name(name)
+    experiment_id = (
+        experiment.experiment_id
+        if experiment
+        else client.create_experiment(name, artifact_location=(folder / "artifacts").as_uri())
+    )
+    with mlflow.start_run(experiment_id=experiment_id):
+        info = mlflow.sklearn.log_model(
+            model, name="model", registered_model_name=name, skops_trusted_types=["numpy.dtype"]
+        )
+    version = str(info.registered_model_version)
+    client.set_registered_model_alias(name, "champion", version)
+    return uri, version

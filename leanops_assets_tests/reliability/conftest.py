@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -50,6 +51,29 @@ def start_child(
 
 def stderr_tail(child: subprocess.Popen, chars: int = 3000) -> str:
     return child.stderr_path.read_text(errors="replace")[-chars:]
+
+
+def wait_for(child: subprocess.Popen, word: str) -> None:
+    """Read the child's next line of stdout and check it is `word` ("ready", "done")."""
+    line = child.stdout.readline()
+    assert line.strip() == word, f"child said {line!r}: {stderr_tail(child)}"
+
+
+def time_one_loop(child: subprocess.Popen) -> float:
+    """Seconds from the child's "ready" to its first "done": how long one loop of its work takes."""
+    wait_for(child, "ready")
+    started = time.monotonic()
+    wait_for(child, "done")
+    return time.monotonic() - started
+
+
+def kill_while_working(child: subprocess.Popen, seconds: float) -> None:
+    """SIGKILL a looping child `seconds` after its "ready"; it must still be at work then."""
+    wait_for(child, "ready")
+    time.sleep(seconds)
+    assert child.poll() is None, f"the child stopped early: {stderr_tail(child)}"
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=60)
 
 
 @pytest.fixture

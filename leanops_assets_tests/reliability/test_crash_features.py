@@ -3,12 +3,9 @@ previous complete one or the new complete one, never torn; a re-run is byte-iden
 
 from __future__ import annotations
 
-import signal
-import time
-
 import pytest
 
-from .conftest import stderr_tail
+from .conftest import kill_while_working, stderr_tail, time_one_loop
 
 DAYS = ["2013-01-04", "2013-01-05", "2013-01-06"]
 BUILDER = """
@@ -50,34 +47,20 @@ def _read(lake) -> dict[str, bytes]:
     }
 
 
-def _wait_for(child, word: str) -> None:
-    line = child.stdout.readline()
-    assert line.strip() == word, f"child said {line!r}: {stderr_tail(child)}"
-
-
 @pytest.mark.slow
 def test_sigkill_during_a_spark_feature_range(leanops_home, fresh_lake, child_factory):
     import pyarrow.parquet as pq
 
     args = [str(fresh_lake.root), DAYS[0], DAYS[-1]]
     first = child_factory("features", BUILDER, [*args, "1"])
-    _wait_for(first, "ready")
-    started = time.monotonic()
-    _wait_for(first, "done")
-    duration = time.monotonic() - started
+    duration = time_one_loop(first)
     assert first.wait(timeout=120) == 0
     reference = _read(fresh_lake)
     assert set(reference) == set(DAYS)
 
-    for fraction in (0.7, 1.2):  # Spark at work or writing, and inside the second run
-        child = child_factory(
-            "features", BUILDER, [*args, "50"]
-        )  # still busy whenever the kill comes
-        _wait_for(child, "ready")
-        time.sleep(duration * fraction)
-        assert child.poll() is None, f"the child stopped early: {stderr_tail(child)}"
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=60)
+    for fraction in (0.7, 1.2):  # Spark at work or writing, and inside the second loop
+        looping = child_factory("features", BUILDER, [*args, "50"])  # busy whenever killed
+        kill_while_working(looping, duration * fraction)
         assert _read(fresh_lake) == reference, "a feature partition differs from a complete write"
         for day in DAYS:
             folder = fresh_lake.partition_path("features", "flights", day).parent

@@ -17,7 +17,7 @@ from leanops_assets.registry.promotion import CHAMPION, PREVIOUS, TAG_PREFIX, ve
 from leanops_assets.resources import LakeResource, MlflowResource
 from leanops_assets.training.assets import training_set
 
-from .conftest import models, stderr_tail
+from .conftest import kill_while_working, models, stderr_tail, time_one_loop, wait_for
 
 DAY = "2013-07-07"
 JULY = [f"2013-07-0{d}" for d in range(1, 8)]
@@ -42,23 +42,21 @@ for _ in range(loops):
 """
 
 
-def _wait_for(child, word: str) -> None:
-    line = child.stdout.readline()
-    assert line.strip() == word, f"child said {line!r}: {stderr_tail(child)}"
-
-
 @pytest.fixture
 def monitoring_home(leanops_home, tmp_path, monkeypatch):
     """A lake with January training splits and the first week of July, July scored up to the
     day before DAY, and a SQLite registry whose champion is a model trained on January."""
     import mlflow
-    import mlflow.sklearn
     from mlflow import MlflowClient
 
     from leanops_assets.monitoring.predict import TRAINING_DATA_VERSION_TAG, score_features
     from leanops_assets.storage import Lake
     from leanops_assets.training.dataset import stored_version
-    from leanops_assets_tests.monitoring.frames import feature_days, train_pipeline
+    from leanops_assets_tests.monitoring.frames import (
+        feature_days,
+        register_champion,
+        train_pipeline,
+    )
 
     weeks = {"jan_train": feature_days("2013-01-01", 14), "jul_wk1": feature_days(JULY[0], 7)}
     model = train_pipeline(weeks["jan_train"])
@@ -71,26 +69,13 @@ def monitoring_home(leanops_home, tmp_path, monkeypatch):
         lake.write_partition(
             "predictions", "flights", earlier, score_features(model, features, "1")
         )
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri, version = register_champion(model, tmp_path, "crash_model")
     # mlflow.set_*_uri export MLFLOW_*_URI; monkeypatch removes them again after the test
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.setenv("MLFLOW_REGISTRY_URI", uri)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    experiment = client.create_experiment(
-        "crash", artifact_location=(tmp_path / "artifacts").as_uri()
-    )
-    with mlflow.start_run(experiment_id=experiment):
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            registered_model_name="crash_model",
-            skops_trusted_types=["numpy.dtype"],
-        )
-    client.set_registered_model_alias("crash_model", "champion", info.registered_model_version)
     client.set_model_version_tag(
-        "crash_model", "1", TRAINING_DATA_VERSION_TAG, stored_version(lake)
+        "crash_model", version, TRAINING_DATA_VERSION_TAG, stored_version(lake)
     )
     yield leanops_home, uri
     mlflow.set_tracking_uri(None)  # the next test's MLflow stores are its own
@@ -116,24 +101,15 @@ def test_sigkill_while_scoring_and_reporting(monitoring_home, child_factory):
     home, uri = monitoring_home
     args = [uri, "crash_model", DAY]
     first = child_factory("monitor", MONITOR, [*args, "1"])
-    _wait_for(first, "ready")
-    started = time.monotonic()
-    _wait_for(first, "done")
-    duration = time.monotonic() - started
+    duration = time_one_loop(first)
     assert first.wait(timeout=60) == 0
     predictions, report = _outputs(home)
     reference = predictions.read_bytes()
     assert report.read_text().rstrip().endswith("</html>")
 
     for fraction in (0.35, 0.75, 1.05):  # inside the first loop, and into the second
-        child = child_factory(
-            "monitor", MONITOR, [*args, "50"]
-        )  # still busy whenever the kill comes
-        _wait_for(child, "ready")
-        time.sleep(duration * fraction)
-        assert child.poll() is None, f"the child stopped early: {stderr_tail(child)}"
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=60)
+        looping = child_factory("monitor", MONITOR, [*args, "50"])  # busy whenever killed
+        kill_while_working(looping, duration * fraction)
         assert predictions.read_bytes() == reference, "the prediction log differs from a full write"
         pq.read_table(predictions)
         assert report.read_text().rstrip().endswith("</html>"), "a torn drift report is visible"
@@ -194,7 +170,7 @@ def test_sigkill_during_promotion(leanops_home, feature_lake, child_factory):
     seen = set()
     for delay in (1.0, 3.0, 6.0):
         child = child_factory("register", REGISTER, [])
-        _wait_for(child, "ready")
+        wait_for(child, "ready")
         time.sleep(delay)
         if child.poll() is None:
             child.send_signal(signal.SIGKILL)
