@@ -25,6 +25,7 @@ from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPol
 from leanops_assets.storage import Lake
 from leanops_assets.training.dataset import stored_version
 from leanops_assets.training.model import feature_matrix
+from leanops_assets_tests.monitoring.frames import register_champion
 
 MODEL_NAME = "leanops_monitoring_test"
 JULY = [f"2013-07-0{d}" for d in range(1, 8)]
@@ -33,26 +34,7 @@ JULY = [f"2013-07-0{d}" for d in range(1, 8)]
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory, january_model) -> str:
     """A SQLite MLflow store with the January model registered as version 1, alias champion."""
-    import mlflow
-    import mlflow.sklearn
-    from mlflow import MlflowClient
-
-    folder = tmp_path_factory.mktemp("mlflow")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    experiment = client.create_experiment(
-        "monitoring-test", artifact_location=(folder / "artifacts").as_uri()
-    )
-    with mlflow.start_run(experiment_id=experiment):
-        info = mlflow.sklearn.log_model(
-            january_model,
-            name="model",
-            registered_model_name=MODEL_NAME,
-            skops_trusted_types=["numpy.dtype"],
-        )
-    client.set_registered_model_alias(MODEL_NAME, "champion", info.registered_model_version)
+    uri, _ = register_champion(january_model, tmp_path_factory.mktemp("mlflow"), MODEL_NAME)
     return uri
 
 
@@ -166,3 +148,18 @@ def test_drift_check_passes_within_threshold():
     assert result.passed is True
     assert result.severity == AssetCheckSeverity.WARN
     assert result.metadata["observed_drift_share"].value == 0.2
+
+
+def test_a_run_loads_each_champion_version_once_and_sees_a_new_champion_at_once(
+    tmp_path, january_model
+):
+    uri, first = register_champion(january_model, tmp_path, "leanops_cache_test")
+    scoring = load_champion(uri, uri, "leanops_cache_test")
+    reporting = load_champion(uri, uri, "leanops_cache_test")  # drift_report after predictions
+    assert scoring.version == reporting.version == first
+    assert reporting.model is scoring.model, "the same registered version was loaded twice"
+
+    _, second = register_champion(january_model, tmp_path, "leanops_cache_test")
+    promoted = load_champion(uri, uri, "leanops_cache_test")
+    assert promoted.version == second != first
+    assert promoted.model is not scoring.model
