@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,31 +17,9 @@ from leanops_assets.registry.promotion import gate_candidate
 from leanops_assets.resources import MlflowResource
 from leanops_assets.training.dataset import WindowSpec, build_training_set
 from leanops_assets.training.model import feature_matrix
+from leanops_assets_tests.deploy import services
 
 SERVED_FEATURES = ["carrier", "origin", "dest", "route", "sched_dep_hour", "distance"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_ping(url: str, server: subprocess.Popen, log: Path, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(
-                f"mlflow models serve exited with {server.returncode}:\n{log.read_text()[-3000:]}"
-            )
-        try:
-            with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"no /ping answer from {url} within {seconds} s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.mark.slow
@@ -68,7 +43,7 @@ def test_champion_serves_predictions_over_http(feature_lake, fixed_candidate, tm
     }
     expected = mlflow.pyfunc.load_model(f"models:/{settings.model_name}@champion").predict(features)
 
-    port = _free_port()
+    port = services.free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
     # The server execs `uvicorn` by name: the environment's bin folder goes first on PATH, as in
@@ -89,7 +64,7 @@ def test_champion_serves_predictions_over_http(feature_lake, fixed_candidate, tm
             command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        _wait_for_ping(url, server, log, seconds=180)
+        services.wait_http(f"{url}/ping", 180, process=server, log=log)
         request = urllib.request.Request(
             f"{url}/invocations",
             data=json.dumps(payload).encode(),
@@ -117,9 +92,4 @@ def test_champion_serves_predictions_over_http(feature_lake, fixed_candidate, tm
             urllib.request.urlopen(bad, timeout=60)
         assert refused.value.code == 400 and "sched_dep_hour" in refused.value.read().decode()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        services.stop_process_group(server)
