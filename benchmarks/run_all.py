@@ -162,8 +162,7 @@ def bare_day(
 ) -> dict[str, int]:
     """The daily pipeline's library calls, without Dagster, doing what each asset does.
 
-    The champion alias is resolved by predict and again by drift, as the two assets do (the model
-    itself is loaded once per process). Returns row counts.
+    The champion is loaded by predict and again by drift, as the two assets do. Returns row counts.
     """
     from leanops_assets.contract import load_contract
     from leanops_assets.features.lake_io import materialize_feature_days

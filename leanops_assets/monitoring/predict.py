@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -57,15 +56,6 @@ class Champion:
         return f"models:/{self.name}/{self.version}"
 
 
-@functools.lru_cache(maxsize=4)
-def _load_version(registry_uri: str, model_name: str, version: str, run_id: str | None) -> Any:
-    """A registered version never changes (the run id tells a recreated registry apart), so a
-    process loads it once: batch_predictions and drift_report both score with the champion."""
-    import mlflow.sklearn
-
-    return mlflow.sklearn.load_model(f"models:/{model_name}/{version}")
-
-
 def load_champion(tracking_uri: str, registry_uri: str, model_name: str) -> Champion:
     """Resolve the champion alias once, then load exactly that version from the registry.
 
@@ -73,6 +63,7 @@ def load_champion(tracking_uri: str, registry_uri: str, model_name: str) -> Cham
     recorded next to the scores is the one that produced them, even if the alias moves meanwhile.
     """
     import mlflow
+    import mlflow.sklearn
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
@@ -90,7 +81,7 @@ def load_champion(tracking_uri: str, registry_uri: str, model_name: str) -> Cham
     if training_data_version is None and version.run_id:
         run_tags = client.get_run(version.run_id).data.tags
         training_data_version = run_tags.get(TRAINING_DATA_VERSION_TAG)
-    model = _load_version(registry_uri or tracking_uri, model_name, version.version, version.run_id)
+    model = mlflow.sklearn.load_model(f"models:/{model_name}/{version.version}")
     return Champion(
         name=model_name,
         version=str(version.version),

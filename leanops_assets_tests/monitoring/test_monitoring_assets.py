@@ -148,18 +148,3 @@ def test_drift_check_passes_within_threshold():
     assert result.passed is True
     assert result.severity == AssetCheckSeverity.WARN
     assert result.metadata["observed_drift_share"].value == 0.2
-
-
-def test_a_run_loads_each_champion_version_once_and_sees_a_new_champion_at_once(
-    tmp_path, january_model
-):
-    uri, first = register_champion(january_model, tmp_path, "leanops_cache_test")
-    scoring = load_champion(uri, uri, "leanops_cache_test")
-    reporting = load_champion(uri, uri, "leanops_cache_test")  # drift_report after predictions
-    assert scoring.version == reporting.version == first
-    assert reporting.model is scoring.model, "the same registered version was loaded twice"
-
-    _, second = register_champion(january_model, tmp_path, "leanops_cache_test")
-    promoted = load_champion(uri, uri, "leanops_cache_test")
-    assert promoted.version == second != first
-    assert promoted.model is not scoring.model
