@@ -64,7 +64,7 @@ def partition_metadata(table: "pa.Table", written: WrittenFile) -> dict[str, obj
     deps=[
         AssetDep(
             "validated_flights",
-            # The first week's look-back reaches before 2013-01-01: those days are simply absent.
+            # The first week's look-back reaches before the first day: those days are simply absent.
             partition_mapping=TimeWindowPartitionMapping(
                 start_offset=-DEFAULT_LOOKBACK_DAYS,
                 end_offset=0,

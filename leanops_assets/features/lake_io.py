@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from leanops_assets.contract import load_contract
 from leanops_assets.features.build import WEATHER_COLUMNS, build_flight_features
 from leanops_assets.features.schema import (
     ALL_COLUMNS,
@@ -31,8 +32,6 @@ from leanops_assets.storage import Lake, WrittenFile, check_day
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-# The first day the data can hold: look-back days before it are absent, not missing.
-HISTORY_START = "2013-01-01"
 FEATURES_STAGE, FEATURES_DATASET = "features", "flights"
 
 FLIGHTS_INPUT_SCHEMA = pa.schema(
@@ -83,12 +82,20 @@ class FeatureInputs:
     flight_days: list[str]  # validated days read: the target days and their look-back days
 
 
+def history_start() -> str:
+    """The contract's first day: look-back days before it are absent, not missing."""
+    return load_contract().partition_start.isoformat()
+
+
 def flight_days_needed(
-    target_days: list[str], lookback_days: int, history_start: str = HISTORY_START
+    target_days: list[str], lookback_days: int, first_day: str | None = None
 ) -> list[str]:
-    """Validated days the target days need: [earliest - lookback, latest], from history_start."""
+    """Validated days the target days need: [earliest - lookback, latest], from the first day
+    (default: the contract's)."""
     days = sorted({date.fromisoformat(check_day(day)) for day in target_days})
-    first = max(days[0] - timedelta(days=lookback_days), date.fromisoformat(history_start))
+    first = max(
+        days[0] - timedelta(days=lookback_days), date.fromisoformat(first_day or history_start())
+    )
     count = (days[-1] - first).days + 1
     return [(first + timedelta(days=offset)).isoformat() for offset in range(count)]
 
@@ -162,14 +169,15 @@ def read_feature_inputs(
     lake: Lake,
     target_days: list[str],
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
-    history_start: str = HISTORY_START,
+    first_day: str | None = None,
 ) -> FeatureInputs:
     """Validated flights for the target and look-back days, weather for the target days, planes.
 
-    Look-back days before `history_start` are skipped; any other absent partition is an error.
+    Look-back days before `first_day` (default: the contract's) are skipped; any other absent
+    partition is an error.
     Flights are read by Spark; weather (72 rows a day) and planes go through Arrow on the driver.
     """
-    flight_days = flight_days_needed(target_days, lookback_days, history_start)
+    flight_days = flight_days_needed(target_days, lookback_days, first_day)
     target = sorted({check_day(day) for day in target_days})
     _check_present(lake, "validated", "flights", flight_days, "validated_flights")
     weather = _read_days(lake, "raw", "weather", target, WEATHER_INPUT_SCHEMA, "raw_weather")

@@ -115,7 +115,7 @@ def test_missing_landing_file_fails_naming_the_expected_file(leanops_home):
 def test_landing_file_dated_outside_the_partitions_fails_a_check(leanops_home):
     day = bundled_day("flights", DAY).head(20)
     _landing(leanops_home, f"flights_{DAY}.csv", day.to_csv(index=False).encode())
-    stray = _landing(leanops_home, "flights_2014-03-01.csv", day.to_csv(index=False).encode())
+    stray = _landing(leanops_home, "flights_2012-03-01.csv", day.to_csv(index=False).encode())
     result = _run([raw_flights], FlightsSourceResource(kind="landing"))
     assert result.success
     (check,) = result.get_asset_check_evaluations()
