@@ -74,12 +74,31 @@ FEATURES_ARROW_SCHEMA = pa.schema(
 )
 
 
+class GatedDayError(ValueError):
+    """A target day whose validation gates failed: it is built on by no one until it passes."""
+
+
 @dataclass(frozen=True)
 class FeatureInputs:
     flights: DataFrame
     weather: DataFrame
     planes: DataFrame
     flight_days: list[str]  # validated days read: the target days and their look-back days
+    gated_days: dict[str, list[str]]  # look-back days left out: day -> the gates it failed
+
+
+def gated_lookback_days(lake: Lake, days: list[str], target: list[str]) -> dict[str, list[str]]:
+    """Days whose blocking checks failed, with those checks; a gated target day is an error."""
+    gated = {day: lake.failed_gates("validated", "flights", day) for day in days}
+    gated = {day: failed for day, failed in gated.items() if failed}
+    blocked = {day: gated[day] for day in target if day in gated}
+    if blocked:
+        raise GatedDayError(
+            f"validated/flights day(s) {sorted(blocked)} failed their gates {blocked} "
+            f"({lake.root}); fix the landing file and re-materialize validated_flights for them, "
+            f"or leave them out of this run"
+        )
+    return gated
 
 
 def history_start() -> str:
@@ -176,10 +195,14 @@ def read_feature_inputs(
     Look-back days before `first_day` (default: the contract's) are skipped; any other absent
     partition is an error.
     Flights are read by Spark; weather (72 rows a day) and planes go through Arrow on the driver.
+    Look-back days that failed their gates are left out, as if they had no flights (the run
+    names them); a target day that failed is an error (GatedDayError).
     """
-    flight_days = flight_days_needed(target_days, lookback_days, first_day)
+    needed = flight_days_needed(target_days, lookback_days, first_day)
     target = sorted({check_day(day) for day in target_days})
-    _check_present(lake, "validated", "flights", flight_days, "validated_flights")
+    _check_present(lake, "validated", "flights", needed, "validated_flights")
+    gated = gated_lookback_days(lake, needed, target)
+    flight_days = [day for day in needed if day not in gated]
     weather = _read_days(lake, "raw", "weather", target, WEATHER_INPUT_SCHEMA, "raw_weather")
     planes_path = lake.table_path("raw", "planes")
     if not planes_path.exists():
@@ -192,6 +215,7 @@ def read_feature_inputs(
         weather=spark.createDataFrame(weather),
         planes=spark.createDataFrame(planes),
         flight_days=flight_days,
+        gated_days=gated,
     )
 
 
@@ -229,6 +253,7 @@ class FeatureRun:
     by_day: dict[str, pa.Table]  # the rows of each target day, as written
     written: dict[str, WrittenFile]
     flight_days: list[str]  # validated days read
+    gated_days: dict[str, list[str]]  # look-back days left out because they failed their gates
     spark_seconds: float  # reading into Spark, building and collecting
 
 
@@ -247,6 +272,5 @@ def materialize_feature_days(
     table = collect_features(features)
     spark_seconds = time.perf_counter() - started
     by_day = split_by_day(table, target_days)
-    return FeatureRun(
-        by_day, write_feature_partitions(lake, by_day), inputs.flight_days, spark_seconds
-    )
+    written = write_feature_partitions(lake, by_day)
+    return FeatureRun(by_day, written, inputs.flight_days, inputs.gated_days, spark_seconds)

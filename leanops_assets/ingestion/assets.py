@@ -72,7 +72,8 @@ def _files_outside_partitions(source: FlightsSourceResource, dataset: str) -> li
 _LANDING_CHECK = AssetCheckSpec(
     "landing_files_within_partitions",
     asset="raw_flights",
-    description="Every landing file is dated from the first day to today; others would never be read.",
+    description="Every landing file is read: named <dataset>_YYYY-MM-DD.csv|parquet and dated "
+    "from the first day to today.",
 )
 
 
@@ -88,14 +89,20 @@ def raw_flights(
     context: AssetExecutionContext, source: FlightsSourceResource, lake: LakeResource
 ) -> MaterializeResult:
     written, metadata = _land_day("flights", context.partition_key, source, lake)
-    outside = _files_outside_partitions(source, "flights") if source.kind == "landing" else []
+    outside, unread = [], []
+    if source.kind == "landing":
+        from leanops_assets.ingestion.sources import unread_landing_files
+
+        outside = _files_outside_partitions(source, "flights")
+        unread = [str(p) for p in unread_landing_files(_landing_dir(source), "flights")]
     contract = load_contract()
     check = AssetCheckResult(
         check_name=_LANDING_CHECK.name,
-        passed=not outside,
+        passed=not outside and not unread,
         severity=AssetCheckSeverity.WARN,
         metadata={
             "observed_files_outside": MetadataValue.json(outside),
+            "observed_unread_files": MetadataValue.json(unread),
             "expected": MetadataValue.text(
                 f"files dated {contract.partition_start} .. {_last_partition_day(contract)}"
                 if source.kind == "landing"
