@@ -37,8 +37,6 @@ if TYPE_CHECKING:
 
 FEATURES = ("features", "flights")
 PREDICTIONS = ("predictions", "flights")
-# The champion is fitted on the train and validation splits: together they are its reference.
-REFERENCE_SPLITS = ("train", "validation")
 DRIFT_CHECK_NAME = "drift_within_threshold"
 
 # The window reaches before the first partition for the first days of the year: allowed.
@@ -159,18 +157,12 @@ def current_window(store: Lake, day: str) -> "tuple[pd.DataFrame, list[str]]":
 
 
 def reference_frame(store: Lake, champion: "Champion") -> "tuple[pd.DataFrame, str]":
-    """The fixed-size sample of the training reference, scored by the champion, and its version."""
-    import pandas as pd
-
-    from leanops_assets.monitoring.drift import reference_sample
+    """The sample of the champion's own training data, scored by the champion, and its version."""
     from leanops_assets.monitoring.predict import SCORE_COLUMN, positive_scores
-    from leanops_assets.training.dataset import TRAINING_STAGE, stored_version
+    from leanops_assets.monitoring.reference import champion_reference
 
-    version = stored_version(store)
-    table = pd.concat(
-        [store.read_table(TRAINING_STAGE, split) for split in REFERENCE_SPLITS], ignore_index=True
-    )
-    sample = reference_sample(table)
+    reference, version = champion_reference(store, champion)
+    sample = reference.copy()
     sample[SCORE_COLUMN] = positive_scores(champion.model, sample).to_numpy()
     return sample, version
 
@@ -251,13 +243,6 @@ def drift_report(
     outcome = compute_drift(current, reference, threshold, timestamp=day_timestamp(day))
     path = outcome.save_html(monitoring_policy.resolved_reports_dir() / "drift" / f"{day}.html")
 
-    learned_from = champion.training_data_version
-    if learned_from is not None and learned_from != reference_version:
-        context.log.warning(
-            f"the training set in the lake (version {reference_version[:12]}) is not the one the "
-            f"champion {champion.uri} learned from ({learned_from[:12]}), e.g. a retrained "
-            f"challenger was not promoted; drift is measured against the lake's training set"
-        )
     served = sorted(current["model_version"].astype(str).unique())
     metadata = {
         "drift_share": MetadataValue.float(outcome.drift_share),
@@ -275,14 +260,9 @@ def drift_report(
         "reference_version": MetadataValue.text(reference_version),
         "champion_version": MetadataValue.text(champion.version),
         "served_model_versions": MetadataValue.json(served),
-        "champion_training_data_version": MetadataValue.text(learned_from or "not recorded"),
         "report": MetadataValue.path(str(path)),
         "columns": MetadataValue.md(_column_table(outcome)),
     }
-    if learned_from is not None:
-        metadata["reference_is_champion_training_data"] = MetadataValue.bool(
-            learned_from == reference_version
-        )
     if outcome.live_auc is not None:
         metadata["live_auc"] = MetadataValue.float(outcome.live_auc)
     context.log.info(
