@@ -25,7 +25,7 @@ from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPol
 from leanops_assets.storage import Lake
 from leanops_assets.training.dataset import stored_version
 from leanops_assets.training.model import feature_matrix
-from leanops_assets_tests.monitoring.frames import register_champion
+from leanops_assets_tests.monitoring.frames import register_champion, train_pipeline
 
 MODEL_NAME = "leanops_monitoring_test"
 JULY = [f"2013-07-0{d}" for d in range(1, 8)]
@@ -213,3 +213,41 @@ def test_drift_reference_stays_the_champions_training_data_after_a_rejected_retr
     assert not refused.success
     failure = refused.failure_data_for_node("drift_report").error.cause.message
     assert "ffffffffffff" in failure and "version 1" in failure
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+def test_a_drift_window_is_scored_by_one_model(leanops_home, weeks, january_model, registry):
+    """Six days of the window were served by an earlier champion (one fitted on those very
+    days); the report's live AUC and score drift are the current champion's over the whole week."""
+    from mlflow import MlflowClient
+
+    lake = Lake(leanops_home / "lake")
+    write_lake(lake, weeks)
+    client = MlflowClient(tracking_uri=registry, registry_uri=registry)
+    client.set_model_version_tag(MODEL_NAME, "1", TRAINING_DATA_VERSION_TAG, stored_version(lake))
+    earlier_champion = train_pipeline(weeks["jul_wk1"])
+    for served_day in JULY:
+        model, version = (january_model, "1") if served_day == JULY[-1] else (earlier_champion, "0")
+        features = lake.read_partition("features", "flights", served_day)
+        lake.write_partition(
+            "predictions", "flights", served_day, score_features(model, features, version)
+        )
+    result = materialize(
+        [drift_report],
+        partition_key=JULY[-1],
+        resources={
+            "lake": LakeResource(),
+            "mlflow": MlflowResource(tracking_uri=registry, model_name=MODEL_NAME),
+            "monitoring_policy": MonitoringPolicy(),
+        },
+        instance=DagsterInstance.ephemeral(),
+    )
+    metadata = result.asset_materializations_for_node("drift_report")[0].metadata
+    week = weeks["jul_wk1"]
+    champion_auc = roc_auc_score(
+        week[LABEL_COLUMN], january_model.predict_proba(feature_matrix(week))[:, 1]
+    )
+    assert metadata["live_auc"].value == pytest.approx(champion_auc, abs=1e-9)
+    assert metadata["champion_version"].value == "1"
+    assert metadata["served_model_versions"].value == ["0", "1"]
+    assert metadata["rescored_days"].value == JULY[:-1]
