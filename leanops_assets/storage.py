@@ -120,6 +120,13 @@ class Lake:
     """Plain-Python access to the lake under `root`; the Dagster resource wraps this."""
 
     def __init__(self, root: str | Path):
+        # Path("s3://b/l") is a relative local path: writes would land in ./s3:/b/l unseen.
+        if "://" in str(root):
+            raise LakePathError(
+                f"lake root {str(root)!r} (LakeResource.root or LEANOPS_LAKE_ROOT) is a URL: "
+                f"object storage is not supported; give a shared POSIX path that every run "
+                f"process and Spark executor reaches (a mounted volume or NFS)"
+            )
         self.root = Path(root).resolve()
 
     def partition_path(self, stage: str, dataset: str, day: str) -> Path:

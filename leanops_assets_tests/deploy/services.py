@@ -123,52 +123,11 @@ def replayed_days(days: int, start: str = REPLAY_START) -> list[str]:
     return [(first + timedelta(days=i)).isoformat() for i in range(days)]
 
 
-# Lineage the DESIGN.md asset graph promises. An edge is asserted as soon as both of its assets
-# are in the definitions; REQUIRED_ASSETS must always be there. Extend both as stages are wired.
-DESIGN_EDGES: list[tuple[str, str]] = [
-    ("raw_flights", "validated_flights"),
-    ("validated_flights", "flight_features"),
-    ("flight_features", "training_set"),
-    ("training_set", "tuned_model"),
-    ("tuned_model", "registered_model"),
-    ("flight_features", "batch_predictions"),
-    ("batch_predictions", "drift_report"),
-]
-REQUIRED_ASSETS = ["raw_flights", "raw_weather", "planes", "validated_flights"]
-
-
 def expected_definitions() -> dict:
-    """What a user must find, derived from leanops_assets.definitions.defs itself."""
-    from leanops_assets.definitions import defs
+    """What a user must find: the hand-written graph of leanops_assets_tests/expected_lineage.py."""
+    from leanops_assets_tests.expected_lineage import expected_definitions as written
 
-    graph = defs.resolve_asset_graph()
-    assets = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    edges = {
-        (parent.to_user_string(), key.to_user_string())
-        for key in graph.get_all_asset_keys()
-        for parent in graph.get(key).parent_keys
-    }
-    return {
-        "assets": assets,
-        "asset_checks": {
-            f"{c.asset_key.to_user_string()}:{c.name}" for c in graph.asset_check_keys
-        },
-        "jobs": {job.name for job in defs.jobs or []},
-        "schedules": {s.name for s in defs.schedules or []},
-        # Dagster adds default_automation_condition_sensor for assets with automation conditions.
-        "sensors": {s.name for s in defs.get_repository_def().sensor_defs},
-        "edges": edges,
-        "groups": {
-            key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()
-        },
-    }
-
-
-def design_edges_in(assets: set[str]) -> list[tuple[str, str]]:
-    """The DESIGN.md edges whose two assets are both defined today."""
-    missing = [a for a in REQUIRED_ASSETS if a not in assets]
-    assert not missing, f"assets the design requires are not defined: {missing}"
-    return [(a, b) for a, b in DESIGN_EDGES if a in assets and b in assets]
+    return written()
 
 
 def wait_until(probe, seconds: float, what: str, log: Path | None = None) -> None:
