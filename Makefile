@@ -45,6 +45,8 @@ test-services:
 test: lint test-services
 	$(VENV)/pytest
 
-# Overhead, load time, launch latency and scale, in one report under benchmarks/results/.
+# Overhead, load time, launch latency and scale, in one report under benchmarks/results/;
+# then the retraining policies replayed on the 2013 days (policies.md).
 bench: setup
 	$(VENV)/python benchmarks/run_all.py $(BENCH_ARGS)
+	$(VENV)/python benchmarks/policies.py $(filter --quick,$(BENCH_ARGS))
