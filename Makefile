@@ -37,10 +37,12 @@ lint: setup
 	$(VENV)/ruff format --check .
 	$(VENV)/hadolint Dockerfile
 
-# Programs the deployment tests run for real: PostgreSQL and Chromium, from Debian's packages.
+# Programs the deployment tests run for real, from Debian's packages: PostgreSQL, Chromium, and
+# podman, buildah, runc, debootstrap and podman-compose to build and run the image (no Docker engine).
 test-services:
 	@bash scripts/services/postgres.sh install
 	@bash scripts/services/chromium.sh install >/dev/null
+	@bash scripts/services/containers.sh install
 
 test: lint test-services
 	$(VENV)/pytest
