@@ -45,6 +45,7 @@ test-services:
 test: lint test-services
 	$(VENV)/pytest
 
-# Overhead, load time, launch latency and scale, in one report under benchmarks/results/.
+# Every measure of benchmarks/run_all.py (overhead, load, launch, scale, features, ...), in one
+# report under benchmarks/results/; BENCH_ARGS=--quick for a short run, --only NAME,... for some.
 bench: setup
 	$(VENV)/python benchmarks/run_all.py $(BENCH_ARGS)
