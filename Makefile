@@ -48,7 +48,8 @@ test: lint test-services
 	$(VENV)/pytest
 
 # Every measure of benchmarks/run_all.py (overhead, load, launch, scale, features, ...), in one
-# report under benchmarks/results/, then the retraining policies (policies.md); BENCH_ARGS=--quick for a short run, --only NAME,... for some.
+# report under benchmarks/results/, then the retraining policies (policies.md);
+# BENCH_ARGS=--quick for a short run, --only NAME,... for some.
 bench: setup
 	$(VENV)/python benchmarks/run_all.py $(BENCH_ARGS)
 	$(VENV)/python benchmarks/policies.py $(filter --quick,$(BENCH_ARGS))
