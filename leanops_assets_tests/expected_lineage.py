@@ -60,8 +60,8 @@ ASSETS: dict[str, ExpectedAsset] = {
 
 JOBS = {"daily_pipeline", "reference_data", "retraining_job", "rollback_champion_job"}
 SCHEDULES = {"daily_pipeline_schedule", "weekly_retrain_schedule"}
-# Dagster adds default_automation_condition_sensor for the assets' automation conditions.
-SENSORS = {"drift_retraining_sensor", "default_automation_condition_sensor"}
+# follow_parents_sensor evaluates the assets' automation conditions (running by default).
+SENSORS = {"drift_retraining_sensor", "follow_parents_sensor"}
 
 
 def edges() -> set[tuple[str, str]]:
