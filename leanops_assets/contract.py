@@ -42,6 +42,9 @@ class Contract:
     target_source_column: str
     target_threshold_minutes: float
     post_event_columns: tuple[str, ...]
+    # Columns that arrive after the event, possibly in a later delivery; absent: not yet known.
+    outcome_columns: tuple[str, ...]
+    outcomes_known_column: str | None  # optional delivered flag: false = row's outcomes unknown
     volume_trailing_days: int
     volume_band: float
     quarantine_max_share: float
@@ -137,6 +140,25 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
             f"{where}.post_event_columns: the target's source column '{source_column}' must be listed "
             f"(it is known only after the fact)"
         )
+    outcomes = _require(raw, "outcomes", where, dict)
+    outcome_columns = tuple(_require(outcomes, "columns", f"{where}.outcomes", list))
+    for col in outcome_columns:
+        if col not in columns or not columns[col].nullable:
+            raise ContractError(
+                f"{where}.outcomes.columns: '{col}' must be a declared nullable column (a row "
+                f"delivered before its outcome has none)"
+            )
+    if source_column not in outcome_columns:
+        raise ContractError(
+            f"{where}.outcomes.columns: the target's source column '{source_column}' must be "
+            f"listed (the target is unknown until it arrives)"
+        )
+    known_column = outcomes.get("known_column")
+    if known_column is not None and (not isinstance(known_column, str) or known_column in columns):
+        raise ContractError(
+            f"{where}.outcomes.known_column: {known_column!r} must name a flag column that is "
+            f"not one of the data columns"
+        )
     max_share = _require(quarantine, "max_share", f"{where}.quarantine", int | float)
     if not 0 <= max_share <= 1:
         raise ContractError(f"{where}.quarantine.max_share: {max_share} is not between 0 and 1")
@@ -159,6 +181,8 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
             _require(target, "threshold_minutes", f"{where}.target", int | float)
         ),
         post_event_columns=tuple(raw["post_event_columns"]),
+        outcome_columns=outcome_columns,
+        outcomes_known_column=known_column,
         volume_trailing_days=_require(volume, "trailing_days", f"{where}.volume", int),
         volume_band=float(band),
         quarantine_max_share=float(max_share),

@@ -67,7 +67,7 @@ FEATURES_ARROW_SCHEMA = pa.schema(
     [
         pa.field(ID_COLUMN, pa.string(), nullable=False),
         pa.field(DATE_COLUMN, pa.date32(), nullable=False),
-        pa.field(LABEL_COLUMN, pa.int64(), nullable=False),
+        pa.field(LABEL_COLUMN, pa.int64()),  # null: the outcome is not known yet
         *[pa.field(name, pa.string()) for name in CATEGORICAL_FEATURES],
         *[pa.field(name, pa.float64()) for name in NUMERIC_FEATURES],
     ]

@@ -164,6 +164,7 @@ def validated_flights(
     quarantined = store.write_partition(
         "quarantine", "flights", day, outcome.quarantine, quarantine_schema(list(raw.columns))
     )
+    labels = outcome.validated[contract.target_name].dropna()  # unknown outcomes are no label
     return MaterializeResult(
         metadata={
             **written_file_metadata(validated),
@@ -172,10 +173,10 @@ def validated_flights(
             "quarantine_path": MetadataValue.path(str(quarantined.path)),
             "failed_gates": MetadataValue.json(failed),
             "label_rate": MetadataValue.float(
-                round(float(outcome.validated[contract.target_name].mean()), 4)
-                if len(outcome.validated)
-                else 0.0
+                round(float(labels.mean()), 4) if len(labels) else 0.0
             ),
+            "labelled_rows": MetadataValue.int(len(labels)),
+            "outcomes_delivered": MetadataValue.bool(outcome.outcomes_delivered),
             "preview": preview(outcome.validated),
             "quarantine_preview": preview(outcome.quarantine),
         },

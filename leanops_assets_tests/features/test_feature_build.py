@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -187,3 +188,31 @@ def test_a_gated_lookback_day_is_read_as_a_day_without_flights(spark, flight_dat
 
     with pytest.raises(GatedDayError, match=rf"{gated}.*quarantined_share_within_limit"):
         read_feature_inputs(spark, fresh_lake, [gated])
+
+
+def test_a_day_without_outcomes_has_null_labels_and_counts_for_no_rate(
+    spark, flight_data, fresh_lake
+):
+    from leanops_assets.contract import load_contract
+    from leanops_assets.ingestion.sources import bundled_day
+    from leanops_assets.validation.rules import validate_partition
+
+    early = "2013-01-07"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LEANOPS_HOME", str(fresh_lake.root.parent))
+        delivered = bundled_day("flights", early)
+    pre_event = validate_partition(delivered.drop(columns=POST_EVENT), load_contract(), early)
+    fresh_lake.write_partition("validated", "flights", early, pre_event.validated)
+    before = lake_features(spark, fresh_lake, [early, TARGET])
+    assert before[early].num_rows == len(delivered)
+    assert before[early].column(LABEL_COLUMN).null_count == len(delivered)
+    assert pc.sum(before[early].column(LABEL_COLUMN)).as_py() is None, "no positive invented"
+    without = {day: frame for day, frame in flight_data.flights.items() if day != early}
+    assert before[TARGET].equals(features_of(spark, flight_data, without, TARGET))
+
+    full = validate_partition(delivered, load_contract(), early)  # the outcomes arrive
+    fresh_lake.write_partition("validated", "flights", early, full.validated)
+    after = lake_features(spark, fresh_lake, [early, TARGET])
+    expected = (delivered["arr_delay"].isna() | (delivered["arr_delay"] > 15)).sum()
+    assert pc.sum(after[early].column(LABEL_COLUMN)).as_py() == expected > 100
+    assert after[TARGET].equals(features_of(spark, flight_data, flight_data.flights, TARGET))
