@@ -134,7 +134,9 @@ class MonitoringPolicy(ConfigurableResource):
     # live AUC of 0.62 (see the monitoring tests); above and below those is a real change.
     drift_share_threshold: float = 0.4
     live_auc_floor: float = 0.6
-    consecutive_days: int = 3
+    # Breaching drift windows that share no day (drift_report's windows end every 7 days back
+    # from the newest report): reports of overlapping windows are one piece of evidence.
+    evidence_windows: int = 2
     cooldown_days: int = 14  # after a retrain whose model was promoted
     # After a retrain whose model the gate rejected: the champion did not change, so retry soon
     # (the training window has moved on by then) while the breach persists.

@@ -31,7 +31,7 @@ uri, model, day, loops = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 resources = {
     "lake": LakeResource(),
     "mlflow": MlflowResource(tracking_uri=uri, model_name=model),
-    "monitoring_policy": MonitoringPolicy(consecutive_days=1),
+    "monitoring_policy": MonitoringPolicy(evidence_windows=1),
 }
 print("ready", flush=True)
 for _ in range(loops):
