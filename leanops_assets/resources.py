@@ -141,6 +141,12 @@ class MonitoringPolicy(ConfigurableResource):
     # After a retrain whose model the gate rejected: the champion did not change, so retry soon
     # (the training window has moved on by then) while the breach persists.
     rejection_retry_days: int = 3
+    # After a promotion the replaced champion scores in shadow for this many days; the new one is
+    # rolled back when its live AUC on the same flights trails by more than the margin, measured
+    # once at least rollback_min_labelled_rows of those flights have their outcome.
+    shadow_days: int = 7
+    rollback_auc_margin: float = 0.02
+    rollback_min_labelled_rows: int = 2000
     reports_dir: str = ""
 
     def resolved_reports_dir(self) -> Path:

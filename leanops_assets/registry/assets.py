@@ -1,6 +1,6 @@
 """Registry assets: the gated model version, its promotion checks, and the rollback job."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import (
     AssetCheckResult,
@@ -26,6 +26,9 @@ from leanops_assets.training.tracking import (
     mlflow_model_version_link,
     mlflow_run_link,
 )
+
+if TYPE_CHECKING:
+    from leanops_assets.registry.rollback import Rollback
 
 AUC_FLOOR_CHECK = "holdout_auc_above_floor"
 CHAMPION_CHECK = "not_worse_than_champion"
@@ -154,20 +157,23 @@ def rollback_champion_op(
         f"{mlflow.model_name}: champion moved from version {done.from_version} to {done.to_version} "
         f"at {done.at} ({done.reason})"
     )
-    context.log_event(
-        AssetObservation(
-            asset_key="registered_model",
-            metadata={
-                "event": "rollback",
-                "champion_version": done.to_version,
-                "rolled_back_from": done.from_version,
-                "at": done.at,
-                "reason": done.reason,
-                "model_version_link": mlflow_model_version_link(
-                    mlflow, mlflow.model_name, done.to_version
-                ),
-            },
-        )
+    context.log_event(rollback_observation(done, mlflow))
+
+
+def rollback_observation(done: "Rollback", mlflow: MlflowResource) -> AssetObservation:
+    """The Dagster event of a rollback, on registered_model: what moved, when and why."""
+    return AssetObservation(
+        asset_key="registered_model",
+        metadata={
+            "event": "rollback",
+            "champion_version": done.to_version,
+            "rolled_back_from": done.from_version,
+            "at": done.at,
+            "reason": done.reason,
+            "model_version_link": mlflow_model_version_link(
+                mlflow, mlflow.model_name, done.to_version
+            ),
+        },
     )
 
 

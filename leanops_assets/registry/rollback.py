@@ -17,6 +17,7 @@ from leanops_assets.registry.promotion import (
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
 
 
 @dataclass(frozen=True)
@@ -27,15 +28,9 @@ class Rollback:
     reason: str
 
 
-@holding_registry_lock
-def rollback_champion(
-    client: MlflowClient, name: str, version: str | None = None, reason: str = "manual rollback"
+def _move_champion(
+    client: MlflowClient, name: str, current: ModelVersion, version: str | None, reason: str
 ) -> Rollback:
-    """Point `champion` at `version` (default: the version holding `previous`) and record when and why
-    on both versions. `previous` is cleared when it was the target: it is now the champion."""
-    current = version_by_alias(client, name, CHAMPION)
-    if current is None:
-        raise RegistryError(f"registered model {name!r} has no champion to roll back from")
     if version is None:
         previous = version_by_alias(client, name, PREVIOUS)
         if previous is None:
@@ -66,3 +61,30 @@ def rollback_champion(
     }.items():
         client.set_model_version_tag(name, source, f"{TAG_PREFIX}{key}", value)
     return Rollback(source, target, when, reason)
+
+
+@holding_registry_lock
+def rollback_champion(
+    client: MlflowClient, name: str, version: str | None = None, reason: str = "manual rollback"
+) -> Rollback:
+    """Point `champion` at `version` (default: the version holding `previous`) and record when and why
+    on both versions. `previous` is cleared when it was the target: it is now the champion."""
+    current = version_by_alias(client, name, CHAMPION)
+    if current is None:
+        raise RegistryError(f"registered model {name!r} has no champion to roll back from")
+    return _move_champion(client, name, current, version, reason)
+
+
+@holding_registry_lock
+def rollback_once(
+    client: MlflowClient, name: str, from_version: str, to_version: str, reason: str
+) -> Rollback | None:
+    """The automatic rollback: only while `from_version` is still the champion and was never
+    rolled back before, so concurrent or repeated checks roll it back exactly once. None when
+    there is nothing to do."""
+    current = version_by_alias(client, name, CHAMPION)
+    if current is None or str(current.version) != from_version:
+        return None
+    if f"{TAG_PREFIX}rolled_back_from_at" in current.tags:
+        return None
+    return _move_champion(client, name, current, to_version, reason)
