@@ -19,6 +19,7 @@ from leanops_assets.features.assets import flight_features
 from leanops_assets.ingestion.assets import planes, raw_flights, raw_weather
 from leanops_assets.monitoring.assets import batch_predictions, drift_report
 from leanops_assets.monitoring.sensors import build_drift_retraining_sensor
+from leanops_assets.monitoring.shadow_assets import shadow_comparison
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.registry.assets import registered_model, rollback_champion_job
 from leanops_assets.resources import (
@@ -44,6 +45,7 @@ DAILY_ASSETS = [
     "flight_features",
     "batch_predictions",
     "drift_report",
+    "shadow_comparison",
 ]
 
 # Downstream daily assets follow their parents: when a day's parent is re-materialized (a fix,
@@ -62,7 +64,7 @@ FOLLOW_PARENTS = (
 
 daily_assets = map_asset_specs(
     lambda spec: spec.replace_attributes(automation_condition=FOLLOW_PARENTS),
-    [validated_flights, flight_features, batch_predictions, drift_report],
+    [validated_flights, flight_features, batch_predictions, drift_report, shadow_comparison],
 )
 
 daily_pipeline = define_asset_job(

@@ -49,11 +49,14 @@ with warnings.catch_warnings():
     )
 
 
-def _champion(mlflow: MlflowResource) -> "Champion":
+def load_serving(mlflow: MlflowResource, alias: str = "champion") -> "Champion":
+    """The model version under `alias` (default: the champion), loaded from the registry."""
     from leanops_assets.monitoring.predict import load_champion
 
     tracking_uri = mlflow.resolved_tracking_uri()
-    return load_champion(tracking_uri, mlflow.registry_uri or tracking_uri, mlflow.model_name)
+    return load_champion(
+        tracking_uri, mlflow.registry_uri or tracking_uri, mlflow.model_name, alias
+    )
 
 
 def _champion_metadata(champion: "Champion", mlflow: MlflowResource) -> dict[str, MetadataValue]:
@@ -95,12 +98,17 @@ def _live_metadata(metrics: "LiveMetrics") -> dict[str, MetadataValue]:
     group_name="monitoring",
     kinds={"mlflow", "parquet"},
     deps=["flight_features", "registered_model"],
-    description="The day's flights scored by the champion model: the prediction log, with live quality.",
+    description="The day's flights scored by the champion (and, after a promotion, by the champion "
+    "it replaced, in shadow): the prediction log, with live quality.",
 )
 def batch_predictions(
-    context: AssetExecutionContext, lake: LakeResource, mlflow: MlflowResource
+    context: AssetExecutionContext,
+    lake: LakeResource,
+    mlflow: MlflowResource,
+    monitoring_policy: MonitoringPolicy,
 ) -> MaterializeResult:
     from leanops_assets.monitoring.predict import PREDICTION_SCHEMA, live_metrics, score_features
+    from leanops_assets.monitoring.shadow_assets import score_in_shadow
 
     day = context.partition_key
     store = lake.lake()
@@ -110,15 +118,17 @@ def batch_predictions(
             f"feature partition {day} ({store.partition_path(*FEATURES, day)}) has no rows; "
             f"there is nothing to score"
         )
-    champion = _champion(mlflow)
+    champion = load_serving(mlflow)
     log = score_features(champion.model, features, champion.version)
     written = store.write_partition(*PREDICTIONS, day, log, schema=PREDICTION_SCHEMA)
     metrics = live_metrics(log)
     context.log.info(f"scored {len(log)} flights of {day} with {champion.uri}")
+    shadow = score_in_shadow(store, mlflow, champion, day, features, monitoring_policy.shadow_days)
     return MaterializeResult(
         metadata={
             **_live_metadata(metrics),
             **_champion_metadata(champion, mlflow),
+            **shadow,
             "scored_at": MetadataValue.timestamp(datetime.now(UTC)),
             "path": MetadataValue.path(str(written.path)),
             "content_hash": MetadataValue.text(written.content_hash),
@@ -245,7 +255,7 @@ def drift_report(
 
     day = context.partition_key
     store = lake.lake()
-    champion = _champion(mlflow)
+    champion = load_serving(mlflow)
     current, days = current_window(store, day, champion)
     reference, reference_version = reference_frame(store, champion)
     threshold = monitoring_policy.drift_share_threshold

@@ -44,7 +44,7 @@ def policy_config(policy: MonitoringPolicy) -> PolicyConfig:
     return PolicyConfig(
         drift_share_threshold=policy.drift_share_threshold,
         live_auc_floor=policy.live_auc_floor,
-        consecutive_days=policy.consecutive_days,
+        evidence_windows=policy.evidence_windows,
         cooldown_days=policy.cooldown_days,
         rejection_retry_days=policy.rejection_retry_days,
     )
@@ -181,8 +181,8 @@ def build_drift_retraining_sensor(
         name=name,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=DefaultSensorStatus.RUNNING,
-        description="Requests retraining when drift_report breaches the monitoring policy for "
-        "consecutive days, outside the cooldown; one retrain per trigger, failed ones retried, "
+        description="Requests retraining when drift_report breaches the monitoring policy in "
+        "independent (non-overlapping) windows, outside the cooldown; one retrain per trigger, failed ones retried, "
         "rejected ones retried after a short back-off.",
         **target,
     )

@@ -68,7 +68,7 @@ def test_predictions_drift_report_check_and_sensor(leanops_home, weeks, january_
     write_lake(lake, weeks)
     client = MlflowClient(tracking_uri=registry, registry_uri=registry)
     client.set_model_version_tag(MODEL_NAME, "1", TRAINING_DATA_VERSION_TAG, stored_version(lake))
-    policy = MonitoringPolicy(consecutive_days=1)
+    policy = MonitoringPolicy(evidence_windows=1)
     resources = {
         "lake": LakeResource(),
         "mlflow": MlflowResource(tracking_uri=registry, model_name=MODEL_NAME),
