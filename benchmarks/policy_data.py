@@ -120,6 +120,7 @@ def build_lake(root: Path, days: list[str]) -> LakeBuild:
     targets = [d for d in passed if all(p in passed or p < days[0] for p in _lookback(d))]
     materialize_feature_days(spark, lake, targets)
     built = time.perf_counter() - started
+    spark.stop()  # the rest reads the lake with pandas: free the JVM's cores and memory
     marker.write_text(json.dumps({"requested": days, "days": targets, "rejected": rejected}))
     return LakeBuild(targets, rejected, landed, built)
 
