@@ -15,7 +15,6 @@ import pytest
 from leanops_assets_tests.deploy.services import REPO_ROOT, SCRIPTS
 
 IMAGE = "localhost/leanops"
-POSTGRES_IMAGE = "localhost/leanops-postgres"
 PODMAN = ["podman", "--runtime", "runc"]
 RUN_FLAGS = ["--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096", "--network", "host"]
 

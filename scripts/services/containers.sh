@@ -5,8 +5,6 @@
 #   scripts/services/containers.sh install    # apt-get install the container tools, if missing
 #   scripts/services/containers.sh base       # localhost/leanops-base: debootstrap'd bookworm (cached)
 #   scripts/services/containers.sh build      # localhost/leanops: the Dockerfile over that base
-#   scripts/services/containers.sh postgres   # localhost/leanops-postgres: Debian's postgresql on it
-#   scripts/services/containers.sh images     # all three
 #
 # BASE_IMAGE=python:3.11-slim-bookworm builds over the official image instead (where a registry
 # is reachable). DEBIAN_MIRROR defaults to the mirror apt uses. The machine's CA bundle (pip's
@@ -16,7 +14,6 @@ source "$(dirname "$0")/common.sh"
 
 BASE_TAG="${LEANOPS_BASE_TAG:-localhost/leanops-base}"
 IMAGE_TAG="${LEANOPS_IMAGE_TAG:-localhost/leanops}"
-POSTGRES_TAG="${LEANOPS_POSTGRES_TAG:-localhost/leanops-postgres}"
 TOOLS=(podman buildah runc debootstrap podman-compose)
 
 install() {
@@ -94,29 +91,12 @@ build() {
   echo "$IMAGE_TAG"
 }
 
-postgres() {
-  base
-  if image_exists "$POSTGRES_TAG"; then
-    echo "containers.sh: $POSTGRES_TAG exists" >&2
-    echo "$POSTGRES_TAG"
-    return 0
-  fi
-  bud --build-arg "BASE_IMAGE=$BASE_TAG" -t "$POSTGRES_TAG" \
-    -f "$REPO_ROOT/deploy/postgres.Containerfile" "$REPO_ROOT/deploy"
-  echo "$POSTGRES_TAG"
-}
-
 case "${1:-}" in
   install) install ;;
   base) base ;;
   build) build ;;
-  postgres) postgres ;;
-  images)
-    build
-    postgres
-    ;;
   *)
-    echo "usage: $0 install|base|build|postgres|images" >&2
+    echo "usage: $0 install|base|build" >&2
     exit 2
     ;;
 esac
