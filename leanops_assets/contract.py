@@ -34,7 +34,7 @@ class Contract:
     source_path: Path
     partition_column: str
     partition_start: date
-    partition_end: date
+    partition_end: date | None  # None: open-ended, the partitions extend to today
     keys: tuple[str, ...]
     entity_id: str
     categorical: tuple[str, ...]
@@ -103,12 +103,16 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
     raw_columns = _require(raw, "columns", where, dict)
     columns = {col: _column(col, spec, where) for col, spec in raw_columns.items()}
 
+    unknown = set(partition) - {"column", "start", "end"}
+    if unknown:
+        raise ContractError(f"{where}.partition: unknown field(s) {sorted(unknown)}")
     try:
         start = date.fromisoformat(str(_require(partition, "start", f"{where}.partition", str)))
-        end = date.fromisoformat(str(_require(partition, "end", f"{where}.partition", str)))
+        end = partition.get("end")
+        end = None if end is None else date.fromisoformat(str(end))
     except ValueError as exc:
         raise ContractError(f"{where}.partition: start and end must be YYYY-MM-DD ({exc})") from exc
-    if start > end:
+    if end is not None and start > end:
         raise ContractError(f"{where}.partition: start {start} is after end {end}")
 
     partition_column = _require(partition, "column", f"{where}.partition", str)

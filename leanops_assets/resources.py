@@ -135,7 +135,10 @@ class MonitoringPolicy(ConfigurableResource):
     drift_share_threshold: float = 0.4
     live_auc_floor: float = 0.6
     consecutive_days: int = 3
-    cooldown_days: int = 14
+    cooldown_days: int = 14  # after a retrain whose model was promoted
+    # After a retrain whose model the gate rejected: the champion did not change, so retry soon
+    # (the training window has moved on by then) while the breach persists.
+    rejection_retry_days: int = 3
     reports_dir: str = ""
 
     def resolved_reports_dir(self) -> Path:

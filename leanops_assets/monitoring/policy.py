@@ -9,7 +9,10 @@ One retrain per trigger: a request is identified by its trigger day and attempt,
 "retrain-<trigger day>-<attempt>" is what Dagster de-duplicates on. While that run is queued or
 running nothing new is requested; when it failed and the same breaching run of days still holds,
 the trigger is retried as attempt + 1 (up to `max_attempts`, so a retrain that fails every time
-does not loop for ever); when it succeeded, its trigger day starts the cooldown.
+does not loop for ever); when it succeeded and its model was promoted, its trigger day starts the
+cooldown. When it succeeded but the promotion gate rejected its model, the champion is unchanged:
+no cooldown starts, and a new trigger may come `rejection_retry_days` partition days after the
+rejected one, if the breach still holds then.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class PolicyConfig:
     consecutive_days: int
     cooldown_days: int
     max_attempts: int = 3
+    rejection_retry_days: int = 3
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -39,6 +43,10 @@ class PolicyConfig:
             raise ValueError(f"consecutive_days must be at least 1, got {self.consecutive_days}")
         if self.cooldown_days < 0:
             raise ValueError(f"cooldown_days must not be negative, got {self.cooldown_days}")
+        if self.rejection_retry_days < 1:
+            raise ValueError(
+                f"rejection_retry_days must be at least 1, got {self.rejection_retry_days}"
+            )
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,8 @@ class DayStatus:
 class RunOutcome(Enum):
     NOT_FOUND = "not_found"  # requested, but no run with the run key exists (yet)
     IN_PROGRESS = "in_progress"
-    SUCCEEDED = "succeeded"
+    SUCCEEDED = "succeeded"  # and its model was promoted (or it registered none)
+    REJECTED = "rejected"  # succeeded, but the promotion gate kept the champion
     FAILED = "failed"  # failed or canceled
 
 
@@ -83,7 +92,8 @@ class RetrainRequest:
 class PolicyState:
     days: dict[str, DayStatus] = field(default_factory=dict)
     last_request: RetrainRequest | None = None
-    last_retrain_day: str | None = None  # trigger day of the last retrain known to have succeeded
+    last_retrain_day: str | None = None  # trigger day of the last retrain whose model was promoted
+    last_rejected_day: str | None = None  # trigger day of the last retrain whose model was rejected
 
     def with_days(self, statuses: dict[str, DayStatus]) -> PolicyState:
         return replace(self, days={**self.days, **statuses})
@@ -103,6 +113,7 @@ class PolicyState:
                 }
             ),
             "last_retrain_day": self.last_retrain_day,
+            "last_rejected_day": self.last_rejected_day,
         }
 
     @classmethod
@@ -119,6 +130,7 @@ class PolicyState:
                 else RetrainRequest(str(request["trigger_day"]), int(request["attempt"]))
             ),
             last_retrain_day=data.get("last_retrain_day"),
+            last_rejected_day=data.get("last_rejected_day"),
         )
 
     def to_json(self) -> str:
@@ -166,6 +178,8 @@ def decide(state: PolicyState, last_outcome: RunOutcome | None, policy: PolicyCo
         )
     if request is not None and last_outcome is RunOutcome.SUCCEEDED:
         state = replace(state, last_retrain_day=request.trigger_day)
+    if request is not None and last_outcome is RunOutcome.REJECTED:
+        state = replace(state, last_rejected_day=request.trigger_day)
 
     if request is not None and last_outcome is RunOutcome.IN_PROGRESS:
         return Decision(None, f"retrain {request.run_key} is still queued or running", state)
@@ -238,9 +252,28 @@ def decide(state: PolicyState, last_outcome: RunOutcome | None, policy: PolicyCo
                 f"cooldown days ago; the next one may start from {allowed.isoformat()}",
                 state,
             )
+    rejected = state.last_rejected_day
+    if rejected is not None and (state.last_retrain_day or "") < rejected:
+        since = _days_between(rejected, newest)
+        if since < policy.rejection_retry_days:
+            allowed = date.fromisoformat(rejected) + timedelta(days=policy.rejection_retry_days)
+            return Decision(
+                None,
+                f"{newest} breaches ({why}), but the retrain triggered on {rejected} was rejected "
+                f"by the promotion gate {since} day(s) ago (the champion stayed); retrying from "
+                f"{allowed.isoformat()} if the breach persists ({policy.rejection_retry_days}-day "
+                f"back-off after a rejection)",
+                state,
+            )
     new = RetrainRequest(newest, 1)
+    retrying = (
+        f"; retrying: the retrain triggered on {rejected} was rejected by the promotion gate"
+        if rejected is not None and (state.last_retrain_day or "") < rejected
+        else ""
+    )
     return Decision(
         new,
-        f"{len(streak)} consecutive days breach the policy ({streak[0]} to {newest}; {why})",
+        f"{len(streak)} consecutive days breach the policy ({streak[0]} to {newest}; {why})"
+        f"{retrying}",
         replace(state, last_request=new),
     )

@@ -58,13 +58,17 @@ def registered_model(
 ) -> MaterializeResult:
     from mlflow import MlflowClient
 
+    from leanops_assets.monitoring.reference import store_reference
     from leanops_assets.registry.promotion import gate_candidate
-    from leanops_assets.training.dataset import TRAINING_STAGE
+    from leanops_assets.training.dataset import read_splits, stored_version
     from leanops_assets.training.workflow import read_candidate
 
     store = lake.lake()
     candidate = read_candidate(store)
-    holdout = store.read_table(TRAINING_STAGE, "holdout")
+    splits = read_splits(store)
+    holdout = splits["holdout"]
+    # Whichever version ends up champion, drift_report finds the data it learned from.
+    reference = store_reference(store, stored_version(store), splits)
     configure_mlflow(mlflow)
     name = mlflow.model_name
     report = gate_candidate(
@@ -111,6 +115,7 @@ def registered_model(
         "reliability": MetadataValue.md(scores.reliability.to_markdown(index=False)),
         "champion_holdout_auc": report.champion_auc if report.champion_auc is not None else "n/a",
         "training_data_version": candidate.training_data_version,
+        "drift_reference": MetadataValue.path(str(reference.path)),
     }
     return MaterializeResult(
         metadata=metadata,

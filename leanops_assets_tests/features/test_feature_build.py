@@ -164,3 +164,26 @@ def test_a_day_without_weather_rows_reads_as_typed_empty(tmp_path, flight_data):
     lake.write_partition("raw", "weather", "2013-12-31", flight_data.weather[TARGET].iloc[0:0])
     table = _read_days(lake, "raw", "weather", ["2013-12-31"], WEATHER_INPUT_SCHEMA, "raw_weather")
     assert table.num_rows == 0 and table.schema.equals(WEATHER_INPUT_SCHEMA)
+
+
+def test_a_gated_lookback_day_is_read_as_a_day_without_flights(spark, flight_data, fresh_lake):
+    from leanops_assets.features.lake_io import GatedDayError
+
+    gated = "2013-01-05"
+    # The bad delivery of that day: every flight late. Read, it would move every late rate.
+    bad = flight_data.flights[gated].assign(is_late=1)
+    fresh_lake.write_partition(
+        "validated", "flights", gated, bad, failed_gates=["quarantined_share_within_limit"]
+    )
+    inputs = read_feature_inputs(spark, fresh_lake, [TARGET])
+    assert inputs.gated_days == {gated: ["quarantined_share_within_limit"]}
+    assert gated not in inputs.flight_days
+    from_lake = lake_features(spark, fresh_lake, [TARGET])[TARGET]
+
+    without = {day: frame for day, frame in flight_data.flights.items() if day != gated}
+    assert from_lake.equals(features_of(spark, flight_data, without, TARGET))
+    with_bad = {**flight_data.flights, gated: bad}
+    assert not from_lake.equals(features_of(spark, flight_data, with_bad, TARGET))
+
+    with pytest.raises(GatedDayError, match=rf"{gated}.*quarantined_share_within_limit"):
+        read_feature_inputs(spark, fresh_lake, [gated])

@@ -153,6 +153,7 @@ def test_state_json_round_trip():
         days=days("2013-03-01", OK, DayStatus(0.4, None)),
         last_request=RetrainRequest("2013-02-20", 2),
         last_retrain_day="2013-02-01",
+        last_rejected_day="2013-02-10",
     )
     assert PolicyState.from_json(state.to_json()) == state
     assert PolicyState.from_json(None) == PolicyState()

@@ -180,3 +180,54 @@ def test_assets_sensor_and_resources_load_together(pass_job):
         AssetCheckKey(drift_key, "drift_within_threshold")
     }
     assert defs.resolve_sensor_def("drift_retraining_sensor").job_name == "retraining_job"
+
+
+def finish_retrain(instance: DagsterInstance, run_key: str, decision: str) -> None:
+    """A retraining run as the daemon tags it, whose registered_model recorded `decision`.
+
+    The asset stands in for the real registered_model (tested in registry/): the sensor reads
+    only the materialization's decision metadata of the run it requested."""
+    from dagster import MaterializeResult, asset, materialize
+
+    @asset(name="registered_model")
+    def stand_in() -> MaterializeResult:
+        return MaterializeResult(metadata={"decision": decision, "decision_reason": "test"})
+
+    tags = {RUN_KEY_TAG: run_key, SENSOR_NAME_TAG: SENSOR_NAME}
+    assert materialize([stand_in], instance=instance, tags=tags).success
+
+
+def test_a_rejected_retrain_is_retried_after_its_back_off_not_the_cooldown(instance):
+    policy = MonitoringPolicy(
+        drift_share_threshold=0.3, live_auc_floor=0.65, consecutive_days=1, cooldown_days=14
+    )
+
+    def tick_with(cursor):
+        context = build_sensor_context(
+            instance=instance, cursor=cursor, resources={"monitoring_policy": policy}
+        )
+        return build_drift_retraining_sensor()(context)
+
+    report_day(instance, "2013-03-01", 0.5, 0.7)
+    first = tick_with(None)
+    assert run_keys(first) == ["retrain-2013-03-01-1"]
+    finish_retrain(instance, "retrain-2013-03-01-1", "rejected")
+
+    # The gate kept the old champion; the drift persists: a short back-off, not the cooldown.
+    report_day(instance, "2013-03-02", 0.5, 0.7)
+    waiting = tick_with(first.cursor)
+    assert run_keys(waiting) == []
+    reason = waiting.skip_reason.skip_message
+    assert "rejected" in reason and "2013-03-04" in reason
+    report_day(instance, "2013-03-03", 0.5, 0.7)
+    report_day(instance, "2013-03-04", 0.5, 0.7)
+    retry = tick_with(waiting.cursor)
+    assert run_keys(retry) == ["retrain-2013-03-04-1"]
+    assert "rejected" in retry.run_requests[0].tags["leanops/drift_trigger_reason"]
+
+    # This one is promoted: now the cooldown holds.
+    finish_retrain(instance, "retrain-2013-03-04-1", "promoted")
+    report_day(instance, "2013-03-08", 0.5, 0.7)
+    cooling = tick_with(retry.cursor)
+    assert run_keys(cooling) == []
+    assert "cooldown" in cooling.skip_reason.skip_message

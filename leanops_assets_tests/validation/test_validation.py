@@ -188,3 +188,26 @@ def test_validated_partition_is_byte_identical_when_rematerialized(leanops_home)
     first = path.read_bytes()
     _pipeline(DAY, instance, FlightsSourceResource())
     assert path.read_bytes() == first
+
+
+def test_a_bad_day_is_left_out_of_the_next_days_volume_history(leanops_home, real_day):
+    from leanops_assets.storage import Lake
+
+    instance = DagsterInstance.ephemeral()
+    assert _pipeline("2013-02-10", instance, FlightsSourceResource()).success  # 829 flights
+    folder = leanops_home / "landing" / "flights"
+    folder.mkdir(parents=True)
+    real_day.head(30).to_csv(folder / f"flights_{DAY}.csv", index=False)  # a truncated delivery
+    bad = _pipeline(DAY, instance, FlightsSourceResource(kind="landing"))
+    assert not _checks(bad)["daily_volume_within_band"].passed
+    lake = Lake(leanops_home / "lake")
+    assert lake.failed_gates("validated", "flights", DAY) == ["daily_volume_within_band"]
+    assert lake.failed_gates("validated", "flights", "2013-02-10") == []
+
+    # 893 flights: within +-50 % of 829, though not of the average with the bad day (429.5)
+    after = _checks(_pipeline("2013-02-12", instance, FlightsSourceResource()))
+    volume = after["daily_volume_within_band"]
+    assert volume.passed
+    assert volume.metadata["expected"].value == (
+        "414 .. 1244 rows (trailing average 829 over 1 days, +-50%)"
+    )
