@@ -56,6 +56,7 @@ ASSETS: dict[str, ExpectedAsset] = {
         upstream=("batch_predictions", "flight_features", "registered_model", "training_set"),
         checks=("drift_within_threshold",),
     ),
+    "shadow_comparison": ExpectedAsset("monitoring", daily=True, upstream=("batch_predictions",)),
 }
 
 JOBS = {"daily_pipeline", "reference_data", "retraining_job", "rollback_champion_job"}
