@@ -37,14 +37,19 @@ lint: setup
 	$(VENV)/ruff format --check .
 	$(VENV)/hadolint Dockerfile
 
-# Programs the deployment tests run for real: PostgreSQL and Chromium, from Debian's packages.
+# Programs the deployment tests run for real, from Debian's packages: PostgreSQL, Chromium, and
+# podman, buildah, runc, debootstrap and podman-compose to build and run the image (no Docker engine).
 test-services:
 	@bash scripts/services/postgres.sh install
 	@bash scripts/services/chromium.sh install >/dev/null
+	@bash scripts/services/containers.sh install
 
 test: lint test-services
 	$(VENV)/pytest
 
-# Overhead, load time, launch latency and scale, in one report under benchmarks/results/.
+# Every measure of benchmarks/run_all.py (overhead, load, launch, scale, features, ...), in one
+# report under benchmarks/results/, then the retraining policies (policies.md);
+# BENCH_ARGS=--quick for a short run, --only NAME,... for some.
 bench: setup
 	$(VENV)/python benchmarks/run_all.py $(BENCH_ARGS)
+	$(VENV)/python benchmarks/policies.py $(filter --quick,$(BENCH_ARGS))

@@ -34,7 +34,7 @@ class Contract:
     source_path: Path
     partition_column: str
     partition_start: date
-    partition_end: date
+    partition_end: date | None  # None: open-ended, the partitions extend to today
     keys: tuple[str, ...]
     entity_id: str
     categorical: tuple[str, ...]
@@ -42,6 +42,9 @@ class Contract:
     target_source_column: str
     target_threshold_minutes: float
     post_event_columns: tuple[str, ...]
+    # Columns that arrive after the event, possibly in a later delivery; absent: not yet known.
+    outcome_columns: tuple[str, ...]
+    outcomes_known_column: str | None  # optional delivered flag: false = row's outcomes unknown
     volume_trailing_days: int
     volume_band: float
     quarantine_max_share: float
@@ -103,12 +106,16 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
     raw_columns = _require(raw, "columns", where, dict)
     columns = {col: _column(col, spec, where) for col, spec in raw_columns.items()}
 
+    unknown = set(partition) - {"column", "start", "end"}
+    if unknown:
+        raise ContractError(f"{where}.partition: unknown field(s) {sorted(unknown)}")
     try:
         start = date.fromisoformat(str(_require(partition, "start", f"{where}.partition", str)))
-        end = date.fromisoformat(str(_require(partition, "end", f"{where}.partition", str)))
+        end = partition.get("end")
+        end = None if end is None else date.fromisoformat(str(end))
     except ValueError as exc:
         raise ContractError(f"{where}.partition: start and end must be YYYY-MM-DD ({exc})") from exc
-    if start > end:
+    if end is not None and start > end:
         raise ContractError(f"{where}.partition: start {start} is after end {end}")
 
     partition_column = _require(partition, "column", f"{where}.partition", str)
@@ -133,6 +140,25 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
             f"{where}.post_event_columns: the target's source column '{source_column}' must be listed "
             f"(it is known only after the fact)"
         )
+    outcomes = _require(raw, "outcomes", where, dict)
+    outcome_columns = tuple(_require(outcomes, "columns", f"{where}.outcomes", list))
+    for col in outcome_columns:
+        if col not in columns or not columns[col].nullable:
+            raise ContractError(
+                f"{where}.outcomes.columns: '{col}' must be a declared nullable column (a row "
+                f"delivered before its outcome has none)"
+            )
+    if source_column not in outcome_columns:
+        raise ContractError(
+            f"{where}.outcomes.columns: the target's source column '{source_column}' must be "
+            f"listed (the target is unknown until it arrives)"
+        )
+    known_column = outcomes.get("known_column")
+    if known_column is not None and (not isinstance(known_column, str) or known_column in columns):
+        raise ContractError(
+            f"{where}.outcomes.known_column: {known_column!r} must name a flag column that is "
+            f"not one of the data columns"
+        )
     max_share = _require(quarantine, "max_share", f"{where}.quarantine", int | float)
     if not 0 <= max_share <= 1:
         raise ContractError(f"{where}.quarantine.max_share: {max_share} is not between 0 and 1")
@@ -155,6 +181,8 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
             _require(target, "threshold_minutes", f"{where}.target", int | float)
         ),
         post_event_columns=tuple(raw["post_event_columns"]),
+        outcome_columns=outcome_columns,
+        outcomes_known_column=known_column,
         volume_trailing_days=_require(volume, "trailing_days", f"{where}.volume", int),
         volume_band=float(band),
         quarantine_max_share=float(max_share),

@@ -35,6 +35,11 @@ def test_bundled_contract_declares_target_keys_and_post_event_columns():
         (lambda c: c["quarantine"].update(max_share=5), "quarantine.max_share"),
         (lambda c: c["columns"]["month"].update(maximum=12), "columns.month"),
         (lambda c: c["partition"].update(start="2013-13-01"), "partition"),
+        (lambda c: c["partition"].update(end="2012-12-31"), "partition: start 2013-01-01 is after"),
+        (
+            lambda c: c["partition"].update(stop="2014-01-01"),
+            "partition: unknown field(s) ['stop']",
+        ),
     ],
 )
 def test_bad_contract_fails_naming_the_field(raw_contract, mutate, names, tmp_path):
@@ -44,3 +49,15 @@ def test_bad_contract_fails_naming_the_field(raw_contract, mutate, names, tmp_pa
         parse_contract(broken, tmp_path / "flights.yaml")
     assert names in str(error.value)
     assert "flights.yaml" in str(error.value)
+
+
+def test_partitions_are_open_ended_unless_the_contract_sets_an_end(raw_contract, tmp_path):
+    from leanops_assets.partitions import daily_partitions, daily_partitions_for
+
+    assert load_contract().partition_end is None
+    assert daily_partitions.get_first_partition_key() == "2013-01-01"
+    assert daily_partitions.end is None
+    closed = copy.deepcopy(raw_contract)
+    closed["partition"]["end"] = "2013-12-31"
+    keys = daily_partitions_for(parse_contract(closed, tmp_path / "flights.yaml"))
+    assert keys.get_last_partition_key() == "2013-12-31"

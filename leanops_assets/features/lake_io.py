@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from leanops_assets.contract import load_contract
 from leanops_assets.features.build import WEATHER_COLUMNS, build_flight_features
 from leanops_assets.features.schema import (
     ALL_COLUMNS,
@@ -31,8 +32,6 @@ from leanops_assets.storage import Lake, WrittenFile, check_day
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-# The first day the data can hold: look-back days before it are absent, not missing.
-HISTORY_START = "2013-01-01"
 FEATURES_STAGE, FEATURES_DATASET = "features", "flights"
 
 FLIGHTS_INPUT_SCHEMA = pa.schema(
@@ -68,11 +67,15 @@ FEATURES_ARROW_SCHEMA = pa.schema(
     [
         pa.field(ID_COLUMN, pa.string(), nullable=False),
         pa.field(DATE_COLUMN, pa.date32(), nullable=False),
-        pa.field(LABEL_COLUMN, pa.int64(), nullable=False),
+        pa.field(LABEL_COLUMN, pa.int64()),  # null: the outcome is not known yet
         *[pa.field(name, pa.string()) for name in CATEGORICAL_FEATURES],
         *[pa.field(name, pa.float64()) for name in NUMERIC_FEATURES],
     ]
 )
+
+
+class GatedDayError(ValueError):
+    """A target day whose validation gates failed: it is built on by no one until it passes."""
 
 
 @dataclass(frozen=True)
@@ -81,14 +84,37 @@ class FeatureInputs:
     weather: DataFrame
     planes: DataFrame
     flight_days: list[str]  # validated days read: the target days and their look-back days
+    gated_days: dict[str, list[str]]  # look-back days left out: day -> the gates it failed
+
+
+def gated_lookback_days(lake: Lake, days: list[str], target: list[str]) -> dict[str, list[str]]:
+    """Days whose blocking checks failed, with those checks; a gated target day is an error."""
+    gated = {day: lake.failed_gates("validated", "flights", day) for day in days}
+    gated = {day: failed for day, failed in gated.items() if failed}
+    blocked = {day: gated[day] for day in target if day in gated}
+    if blocked:
+        raise GatedDayError(
+            f"validated/flights day(s) {sorted(blocked)} failed their gates {blocked} "
+            f"({lake.root}); fix the landing file and re-materialize validated_flights for them, "
+            f"or leave them out of this run"
+        )
+    return gated
+
+
+def history_start() -> str:
+    """The contract's first day: look-back days before it are absent, not missing."""
+    return load_contract().partition_start.isoformat()
 
 
 def flight_days_needed(
-    target_days: list[str], lookback_days: int, history_start: str = HISTORY_START
+    target_days: list[str], lookback_days: int, first_day: str | None = None
 ) -> list[str]:
-    """Validated days the target days need: [earliest - lookback, latest], from history_start."""
+    """Validated days the target days need: [earliest - lookback, latest], from the first day
+    (default: the contract's)."""
     days = sorted({date.fromisoformat(check_day(day)) for day in target_days})
-    first = max(days[0] - timedelta(days=lookback_days), date.fromisoformat(history_start))
+    first = max(
+        days[0] - timedelta(days=lookback_days), date.fromisoformat(first_day or history_start())
+    )
     count = (days[-1] - first).days + 1
     return [(first + timedelta(days=offset)).isoformat() for offset in range(count)]
 
@@ -162,16 +188,21 @@ def read_feature_inputs(
     lake: Lake,
     target_days: list[str],
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
-    history_start: str = HISTORY_START,
+    first_day: str | None = None,
 ) -> FeatureInputs:
     """Validated flights for the target and look-back days, weather for the target days, planes.
 
-    Look-back days before `history_start` are skipped; any other absent partition is an error.
+    Look-back days before `first_day` (default: the contract's) are skipped; any other absent
+    partition is an error.
     Flights are read by Spark; weather (72 rows a day) and planes go through Arrow on the driver.
+    Look-back days that failed their gates are left out, as if they had no flights (the run
+    names them); a target day that failed is an error (GatedDayError).
     """
-    flight_days = flight_days_needed(target_days, lookback_days, history_start)
+    needed = flight_days_needed(target_days, lookback_days, first_day)
     target = sorted({check_day(day) for day in target_days})
-    _check_present(lake, "validated", "flights", flight_days, "validated_flights")
+    _check_present(lake, "validated", "flights", needed, "validated_flights")
+    gated = gated_lookback_days(lake, needed, target)
+    flight_days = [day for day in needed if day not in gated]
     weather = _read_days(lake, "raw", "weather", target, WEATHER_INPUT_SCHEMA, "raw_weather")
     planes_path = lake.table_path("raw", "planes")
     if not planes_path.exists():
@@ -184,6 +215,7 @@ def read_feature_inputs(
         weather=spark.createDataFrame(weather),
         planes=spark.createDataFrame(planes),
         flight_days=flight_days,
+        gated_days=gated,
     )
 
 
@@ -221,6 +253,7 @@ class FeatureRun:
     by_day: dict[str, pa.Table]  # the rows of each target day, as written
     written: dict[str, WrittenFile]
     flight_days: list[str]  # validated days read
+    gated_days: dict[str, list[str]]  # look-back days left out because they failed their gates
     spark_seconds: float  # reading into Spark, building and collecting
 
 
@@ -239,6 +272,5 @@ def materialize_feature_days(
     table = collect_features(features)
     spark_seconds = time.perf_counter() - started
     by_day = split_by_day(table, target_days)
-    return FeatureRun(
-        by_day, write_feature_partitions(lake, by_day), inputs.flight_days, spark_seconds
-    )
+    written = write_feature_partitions(lake, by_day)
+    return FeatureRun(by_day, written, inputs.flight_days, inputs.gated_days, spark_seconds)

@@ -1,6 +1,6 @@
 """Registry assets: the gated model version, its promotion checks, and the rollback job."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import (
     AssetCheckResult,
@@ -27,6 +27,9 @@ from leanops_assets.training.tracking import (
     mlflow_run_link,
 )
 
+if TYPE_CHECKING:
+    from leanops_assets.registry.rollback import Rollback
+
 AUC_FLOOR_CHECK = "holdout_auc_above_floor"
 CHAMPION_CHECK = "not_worse_than_champion"
 
@@ -44,8 +47,8 @@ CHAMPION_CHECK = "not_worse_than_champion"
         AssetCheckSpec(
             CHAMPION_CHECK,
             asset="registered_model",
-            description="The new version's holdout AUC trails the champion's on the same holdout by "
-            "no more than the allowed drop.",
+            description="On the same holdout, the new version trails the champion by no more than "
+            "the allowed drop, counted along the lineage of champions so drops cannot compound.",
         ),
     ],
     description="The tuned model as a new registry version, promoted to champion only if it passes the gates.",
@@ -58,23 +61,28 @@ def registered_model(
 ) -> MaterializeResult:
     from mlflow import MlflowClient
 
+    from leanops_assets.monitoring.reference import store_reference
     from leanops_assets.registry.promotion import gate_candidate
-    from leanops_assets.training.dataset import TRAINING_STAGE
+    from leanops_assets.training.dataset import read_splits, stored_version
     from leanops_assets.training.workflow import read_candidate
 
     store = lake.lake()
     candidate = read_candidate(store)
-    holdout = store.read_table(TRAINING_STAGE, "holdout")
+    splits = read_splits(store)
+    splits_version = stored_version(store)
     configure_mlflow(mlflow)
     name = mlflow.model_name
     report = gate_candidate(
         MlflowClient(),
         name,
         candidate,
-        holdout,
+        splits,
+        splits_version,
         promotion.resolved_auc_floor(),
         promotion.max_auc_drop,
     )
+    # Whichever version is champion, drift_report finds the data it learned from.
+    reference = store_reference(store, splits_version, splits)
     decision, scores = report.decision, report.challenger
     verdict = "promoted" if decision.promoted else "rejected"
     context.log.info(f"{name} version {report.version}: {verdict} ({decision.reason})")
@@ -111,6 +119,10 @@ def registered_model(
         "reliability": MetadataValue.md(scores.reliability.to_markdown(index=False)),
         "champion_holdout_auc": report.champion_auc if report.champion_auc is not None else "n/a",
         "training_data_version": candidate.training_data_version,
+        "fit_days": f"{report.fit_days[0]} .. {report.fit_days[-1]}",
+        "holdout_days": f"{report.holdout_days[0]} .. {report.holdout_days[-1]}",
+        "lineage_auc_drop": report.lineage_auc_drop,
+        "drift_reference": MetadataValue.path(str(reference.path)),
     }
     return MaterializeResult(
         metadata=metadata,
@@ -137,7 +149,7 @@ def rollback_champion_op(
 ) -> None:
     from mlflow import MlflowClient
 
-    from leanops_assets.registry.promotion import rollback_champion
+    from leanops_assets.registry.rollback import rollback_champion
 
     configure_mlflow(mlflow)
     done = rollback_champion(MlflowClient(), mlflow.model_name, config.version, config.reason)
@@ -145,20 +157,23 @@ def rollback_champion_op(
         f"{mlflow.model_name}: champion moved from version {done.from_version} to {done.to_version} "
         f"at {done.at} ({done.reason})"
     )
-    context.log_event(
-        AssetObservation(
-            asset_key="registered_model",
-            metadata={
-                "event": "rollback",
-                "champion_version": done.to_version,
-                "rolled_back_from": done.from_version,
-                "at": done.at,
-                "reason": done.reason,
-                "model_version_link": mlflow_model_version_link(
-                    mlflow, mlflow.model_name, done.to_version
-                ),
-            },
-        )
+    context.log_event(rollback_observation(done, mlflow))
+
+
+def rollback_observation(done: "Rollback", mlflow: MlflowResource) -> AssetObservation:
+    """The Dagster event of a rollback, on registered_model: what moved, when and why."""
+    return AssetObservation(
+        asset_key="registered_model",
+        metadata={
+            "event": "rollback",
+            "champion_version": done.to_version,
+            "rolled_back_from": done.from_version,
+            "at": done.at,
+            "reason": done.reason,
+            "model_version_link": mlflow_model_version_link(
+                mlflow, mlflow.model_name, done.to_version
+            ),
+        },
     )
 
 

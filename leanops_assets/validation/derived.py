@@ -23,12 +23,20 @@ def flight_ids(frame: pd.DataFrame, day: str) -> pd.Series:
 
 
 def add_derived_columns(
-    frame: pd.DataFrame, day: str, threshold_minutes: int = LATE_THRESHOLD_MINUTES
+    frame: pd.DataFrame,
+    day: str,
+    threshold_minutes: int = LATE_THRESHOLD_MINUTES,
+    outcomes_known: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Add flight_date, flight_id and is_late (arrives > threshold late, or never arrives)."""
+    """Add flight_date, flight_id and is_late (arrives > threshold late, or never arrives).
+
+    is_late is null (unknown) where `outcomes_known` is false: a flight not yet flown is not late.
+    """
     out = frame.copy()
     out["flight_date"] = date.fromisoformat(day)
     out["flight_id"] = flight_ids(out, day)
     arr_delay = out["arr_delay"]
-    out["is_late"] = (arr_delay.isna() | (arr_delay > threshold_minutes)).astype("int64")
+    late = (arr_delay.isna() | (arr_delay > threshold_minutes)).astype("Int64")
+    known = pd.Series(True, index=out.index) if outcomes_known is None else outcomes_known
+    out["is_late"] = late.where(known.to_numpy(), pd.NA)
     return out

@@ -42,6 +42,7 @@ class ValidationOutcome:
     raw_rows: int
     null_keys: dict[str, int]
     reason_counts: dict[str, int]
+    outcomes_delivered: bool = True  # False: the delivery carried no outcome columns
 
     @property
     def quarantined_share(self) -> float:
@@ -131,14 +132,25 @@ def validate_partition(raw: pd.DataFrame, contract: Contract, day: str) -> Valid
         mask[list(reasons)] = True
         return mask
 
+    # A delivery made before the outcomes are known leaves all outcome columns out.
+    outcomes_delivered = any(c in raw.columns for c in contract.outcome_columns)
+    expected = [
+        c for c in contract.columns if outcomes_delivered or c not in contract.outcome_columns
+    ]
     schema = SchemaReport(
-        missing=[c for c in contract.columns if c not in raw.columns],
-        extra=[c for c in raw.columns if c not in contract.columns],
+        missing=[c for c in expected if c not in raw.columns],
+        extra=[
+            c
+            for c in raw.columns
+            if c not in contract.columns and c != contract.outcomes_known_column
+        ],
     )
     typed = pd.DataFrame(index=raw.index)
     cast_failed: dict[str, set[int]] = {}
     for name, spec in contract.columns.items():
         if name not in raw.columns:
+            if name not in expected:
+                typed[name] = pd.Series(None, index=raw.index, dtype=_PANDAS_TYPES[spec.type])
             continue
         if not _declared_type_matches(raw[name], spec):
             schema.wrong_type[name] = f"{raw[name].dtype} (contract: {spec.type})"
@@ -147,6 +159,15 @@ def validate_partition(raw: pd.DataFrame, contract: Contract, day: str) -> Valid
         flag(cast_failed[name], f"type: {name} is not {spec.type}")
     for name in schema.missing:
         flag(range(len(raw)), f"schema: missing column {name}")
+    known = _outcomes_known(raw, contract, outcomes_delivered)
+    flag(
+        np.flatnonzero(known.isna().to_numpy()),
+        f"type: {contract.outcomes_known_column} is not a boolean",
+    )
+    known = known.fillna(False).astype(bool)
+    for name in contract.outcome_columns:  # an outcome not known yet is not a value
+        if name in typed:
+            typed[name] = typed[name].where(known)
 
     null_keys = {k: int(typed[k].isna().sum()) for k in contract.source_keys if k in typed}
     if not schema.missing and len(raw):
@@ -192,7 +213,10 @@ def validate_partition(raw: pd.DataFrame, contract: Contract, day: str) -> Valid
         validated = add_derived_columns(validated, day, contract.target_threshold_minutes)
     else:
         validated = add_derived_columns(
-            typed.loc[~bad].reset_index(drop=True), day, contract.target_threshold_minutes
+            typed.loc[~bad].reset_index(drop=True),
+            day,
+            contract.target_threshold_minutes,
+            known.loc[~bad].reset_index(drop=True),
         )
     reason_counts: dict[str, int] = {}
     for row in sorted(reasons):
@@ -205,4 +229,20 @@ def validate_partition(raw: pd.DataFrame, contract: Contract, day: str) -> Valid
         raw_rows=len(raw),
         null_keys=null_keys,
         reason_counts=reason_counts,
+        outcomes_delivered=outcomes_delivered,
     )
+
+
+_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
+
+
+def _outcomes_known(raw: pd.DataFrame, contract: Contract, delivered: bool) -> pd.Series:
+    """Per row: outcomes known (True), not yet known (False), or a flag that is not a boolean (NA)."""
+    flag_column = contract.outcomes_known_column
+    if not delivered:
+        return pd.Series(False, index=raw.index, dtype="boolean")
+    if flag_column is None or flag_column not in raw.columns:
+        return pd.Series(True, index=raw.index, dtype="boolean")
+    text = raw[flag_column].map(lambda v: None if _is_missing(v) else str(v).strip().lower())
+    parsed = text.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
+    return parsed.astype("boolean")

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -164,3 +165,54 @@ def test_a_day_without_weather_rows_reads_as_typed_empty(tmp_path, flight_data):
     lake.write_partition("raw", "weather", "2013-12-31", flight_data.weather[TARGET].iloc[0:0])
     table = _read_days(lake, "raw", "weather", ["2013-12-31"], WEATHER_INPUT_SCHEMA, "raw_weather")
     assert table.num_rows == 0 and table.schema.equals(WEATHER_INPUT_SCHEMA)
+
+
+def test_a_gated_lookback_day_is_read_as_a_day_without_flights(spark, flight_data, fresh_lake):
+    from leanops_assets.features.lake_io import GatedDayError
+
+    gated = "2013-01-05"
+    # The bad delivery of that day: every flight late. Read, it would move every late rate.
+    bad = flight_data.flights[gated].assign(is_late=1)
+    fresh_lake.write_partition(
+        "validated", "flights", gated, bad, failed_gates=["quarantined_share_within_limit"]
+    )
+    inputs = read_feature_inputs(spark, fresh_lake, [TARGET])
+    assert inputs.gated_days == {gated: ["quarantined_share_within_limit"]}
+    assert gated not in inputs.flight_days
+    from_lake = lake_features(spark, fresh_lake, [TARGET])[TARGET]
+
+    without = {day: frame for day, frame in flight_data.flights.items() if day != gated}
+    assert from_lake.equals(features_of(spark, flight_data, without, TARGET))
+    with_bad = {**flight_data.flights, gated: bad}
+    assert not from_lake.equals(features_of(spark, flight_data, with_bad, TARGET))
+
+    with pytest.raises(GatedDayError, match=rf"{gated}.*quarantined_share_within_limit"):
+        read_feature_inputs(spark, fresh_lake, [gated])
+
+
+def test_a_day_without_outcomes_has_null_labels_and_counts_for_no_rate(
+    spark, flight_data, fresh_lake
+):
+    from leanops_assets.contract import load_contract
+    from leanops_assets.ingestion.sources import bundled_day
+    from leanops_assets.validation.rules import validate_partition
+
+    early = "2013-01-07"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LEANOPS_HOME", str(fresh_lake.root.parent))
+        delivered = bundled_day("flights", early)
+    pre_event = validate_partition(delivered.drop(columns=POST_EVENT), load_contract(), early)
+    fresh_lake.write_partition("validated", "flights", early, pre_event.validated)
+    before = lake_features(spark, fresh_lake, [early, TARGET])
+    assert before[early].num_rows == len(delivered)
+    assert before[early].column(LABEL_COLUMN).null_count == len(delivered)
+    assert pc.sum(before[early].column(LABEL_COLUMN)).as_py() is None, "no positive invented"
+    without = {day: frame for day, frame in flight_data.flights.items() if day != early}
+    assert before[TARGET].equals(features_of(spark, flight_data, without, TARGET))
+
+    full = validate_partition(delivered, load_contract(), early)  # the outcomes arrive
+    fresh_lake.write_partition("validated", "flights", early, full.validated)
+    after = lake_features(spark, fresh_lake, [early, TARGET])
+    expected = (delivered["arr_delay"].isna() | (delivered["arr_delay"] > 15)).sum()
+    assert pc.sum(after[early].column(LABEL_COLUMN)).as_py() == expected > 100
+    assert after[TARGET].equals(features_of(spark, flight_data, flight_data.flights, TARGET))
