@@ -127,7 +127,9 @@ defs = Definitions(
     jobs=[daily_pipeline, reference_data, retraining_job, rollback_champion_job],
     schedules=[daily_schedule, weekly_retrain_schedule],
     sensors=[
-        build_drift_retraining_sensor(retraining_job, minimum_interval_seconds=15),
+        # 5 s is the daemon's own loop period: it ticks the sensor on every loop, and the
+        # replay, which ticks once per replayed day, waits only after a day shorter than that.
+        build_drift_retraining_sensor(retraining_job, minimum_interval_seconds=5),
         follow_parents_sensor,
     ],
     resources={
