@@ -56,12 +56,16 @@ ASSETS: dict[str, ExpectedAsset] = {
         upstream=("batch_predictions", "flight_features", "registered_model", "training_set"),
         checks=("drift_within_threshold",),
     ),
+    "shadow_comparison": ExpectedAsset("monitoring", daily=True, upstream=("batch_predictions",)),
+    "champion_history": ExpectedAsset(
+        "registry", daily=False, upstream=("batch_predictions", "registered_model")
+    ),
 }
 
 JOBS = {"daily_pipeline", "reference_data", "retraining_job", "rollback_champion_job"}
 SCHEDULES = {"daily_pipeline_schedule", "weekly_retrain_schedule"}
-# Dagster adds default_automation_condition_sensor for the assets' automation conditions.
-SENSORS = {"drift_retraining_sensor", "default_automation_condition_sensor"}
+# follow_parents_sensor evaluates the assets' automation conditions (running by default).
+SENSORS = {"drift_retraining_sensor", "follow_parents_sensor"}
 
 
 def edges() -> set[tuple[str, str]]:

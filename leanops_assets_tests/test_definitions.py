@@ -172,9 +172,9 @@ def test_lifecycle_replay_trains_scores_reports_drift_and_ticks_the_sensor(leano
         assert retrains and retrains[-1].status.value == "SUCCESS"
 
 
-def test_replay_refuses_days_outside_2013():
+def test_replay_refuses_days_before_the_first_day():
     done = subprocess.run(
-        [sys.executable, "-m", "leanops_assets.replay", "--start", "2013-12-30", "--days", "5"],
+        [sys.executable, "-m", "leanops_assets.replay", "--start", "2012-12-30", "--days", "5"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -183,3 +183,15 @@ def test_replay_refuses_days_outside_2013():
     )
     assert done.returncode != 0
     assert "outside the partitions" in done.stderr + done.stdout
+
+
+def test_the_automation_sensor_runs_by_default_over_the_daily_assets():
+    from dagster import AssetKey, DefaultSensorStatus
+
+    from leanops_assets.definitions import defs
+
+    sensor = defs.get_sensor_def("follow_parents_sensor")
+    assert sensor.default_status == DefaultSensorStatus.RUNNING
+    targeted = sensor.asset_selection.resolve(defs.resolve_asset_graph())
+    daily = ["validated_flights", "flight_features", "batch_predictions", "drift_report"]
+    assert {AssetKey(name) for name in daily} <= targeted

@@ -52,6 +52,22 @@ def run_script(name: str, action: str, services_home: Path, timeout: float = 600
     return parse_env(done.stdout)
 
 
+def pg_dsn(env: dict[str, str], db: str) -> str:
+    """A libpq connection string to database DB of the server postgres.sh printed ENV for."""
+    return (
+        f"host={env['DAGSTER_PG_HOST']} port={env['DAGSTER_PG_PORT']} user={env['DAGSTER_PG_USER']} "
+        f"password={env['DAGSTER_PG_PASSWORD']} dbname={db}"
+    )
+
+
+def pg_query(env: dict[str, str], db: str, sql: str, *params) -> list[tuple]:
+    import psycopg2
+
+    with psycopg2.connect(pg_dsn(env, db)) as connection, connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -113,6 +129,28 @@ def replay_argv(days: int, start: str = REPLAY_START) -> list[str]:
         str(days),
         "--until",
         "validation",
+    ]
+
+
+# The whole lifecycle, kept short: 21 warm-up days (7 to tune, 7 to validate, 7 held out) train
+# the first champion with 3 trials, then DAYS days are scored and drift-reported. The floor is
+# lowered because a model this cheap is not the point; the gates are tested in registry/.
+LIFECYCLE_START = "2013-02-01"
+LIFECYCLE_WARMUP_DAYS = 21
+LIFECYCLE_ENV = {"LEANOPS_TUNING_TRIALS": "3", "LEANOPS_PROMOTION_AUC_FLOOR": "0.55"}
+
+
+def lifecycle_replay_argv(days: int, start: str = LIFECYCLE_START) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "leanops_assets.replay",
+        "--start",
+        start,
+        "--days",
+        str(days),
+        "--warmup-days",
+        str(LIFECYCLE_WARMUP_DAYS),
     ]
 
 
