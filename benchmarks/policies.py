@@ -62,16 +62,16 @@ def partial(plan: Plan, until: str) -> Plan:
                    h1_last=span[len(span) // 2 - 1], tune=False)  # fmt: skip
 
 
-def drift_policy(name: str, threshold: float, consecutive: int, cooldown: int, **extra) -> Policy:
+def drift_policy(name: str, threshold: float, evidence: int, cooldown: int, **extra) -> Policy:
     floor = float(default_monitoring()["live_auc_floor"])
     return Policy(name, "drift", drift_threshold=threshold, auc_floor=floor,
-                  consecutive=consecutive, cooldown=cooldown, **extra)  # fmt: skip
+                  evidence=evidence, cooldown=cooldown, **extra)  # fmt: skip
 
 
 def default_drift_policy() -> Policy:
     d = default_monitoring()
     return drift_policy(
-        "drift (default)", d["drift_share_threshold"], d["consecutive_days"], d["cooldown_days"]
+        "drift (default)", d["drift_share_threshold"], d["evidence_windows"], d["cooldown_days"]
     )
 
 
@@ -84,9 +84,10 @@ def calendar_policies(quick: bool) -> list[Policy]:
     ]
 
 
-# (threshold, consecutive days, cooldown days); the default (0.4, 3, 14) is a candidate too.
-DRIFT_GRID = [(0.2, 3, 7), (0.3, 3, 7), (0.3, 1, 7)]
-PERFORMANCE_GRID = [(0.0, 3, 7), (0.02, 3, 7), (0.04, 3, 7), (0.02, 1, 7), (0.04, 1, 14)]
+# (threshold, evidence windows, cooldown days); the default (0.4, 2, 14) is a candidate too.
+DRIFT_GRID = [(0.2, 2, 7), (0.3, 2, 7), (0.3, 1, 7)]
+# (AUC margin under the champion's holdout AUC, evidence windows, cooldown days)
+PERFORMANCE_GRID = [(0.0, 2, 7), (0.02, 2, 7), (0.04, 2, 7), (0.02, 1, 7), (0.04, 1, 14)]
 
 
 def pick(runs: list[PolicyRun], h1: set[str], daily_h1: int) -> PolicyRun:
@@ -111,7 +112,7 @@ def tune(
         replay(
             bank,
             Policy(
-                f"performance {m}/{c}/{cd}", "performance", auc_margin=m, consecutive=c, cooldown=cd
+                f"performance {m}/{c}/{cd}", "performance", auc_margin=m, evidence=c, cooldown=cd
             ),
             h1_days,
             plan.first_model_end,
@@ -121,12 +122,12 @@ def tune(
     best_drift, best_perf = pick(drift_runs, h1, daily_h1), pick(perf_runs, h1, daily_h1)
     d, p = best_drift.policy, best_perf.policy
     tuned = [
-        drift_policy("drift (tuned on H1)", d.drift_threshold, d.consecutive, d.cooldown),
+        drift_policy("drift (tuned on H1)", d.drift_threshold, d.evidence, d.cooldown),
         Policy(
             "performance (tuned on H1)",
             "performance",
             auc_margin=p.auc_margin,
-            consecutive=p.consecutive,
+            evidence=p.evidence,
             cooldown=p.cooldown,
         ),  # fmt: skip
         Policy(
@@ -134,7 +135,7 @@ def tune(
             "hybrid",
             drift_threshold=d.drift_threshold,
             auc_margin=p.auc_margin,
-            consecutive=d.consecutive,
+            evidence=d.evidence,
             cooldown=d.cooldown,
         ),  # fmt: skip
     ]
@@ -228,8 +229,8 @@ def run(plan: Plan, home: Path, started: float) -> dict:
         daily_h1 = runs[1].retrains_in(set(h1_days))
         tuning = tune(bank, plan, h1_days, runs[-1], daily_h1)
         extra = [*tuning["policies"], drift_policy(
-            "drift (default), rejection retries", *(default_monitoring()[k] for k in (
-                "drift_share_threshold", "consecutive_days", "cooldown_days")), retry_rejected=True)]  # fmt: skip
+            "drift (default), a rejection cools down (old rule)", *(default_monitoring()[k] for k in (
+                "drift_share_threshold", "evidence_windows", "cooldown_days")), rejection_cools_down=True)]  # fmt: skip
         matched = matched_interval(runs, days)
         for policy in [*extra, *([matched] if matched else [])]:
             runs.append(replay(bank, policy, days, plan.first_model_end))
