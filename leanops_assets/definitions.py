@@ -3,7 +3,9 @@
 from dagster import (
     AssetSelection,
     AutomationCondition,
+    AutomationConditionSensorDefinition,
     DefaultScheduleStatus,
+    DefaultSensorStatus,
     Definitions,
     ScheduleDefinition,
     build_schedule_from_partitioned_job,
@@ -17,8 +19,13 @@ from leanops_assets.features.assets import flight_features
 from leanops_assets.ingestion.assets import planes, raw_flights, raw_weather
 from leanops_assets.monitoring.assets import batch_predictions, drift_report
 from leanops_assets.monitoring.sensors import build_drift_retraining_sensor
+from leanops_assets.monitoring.shadow_assets import shadow_comparison
 from leanops_assets.partitions import daily_partitions
-from leanops_assets.registry.assets import registered_model, rollback_champion_job
+from leanops_assets.registry.assets import (
+    champion_history,
+    registered_model,
+    rollback_champion_job,
+)
 from leanops_assets.resources import (
     FlightsSourceResource,
     LakeResource,
@@ -42,11 +49,13 @@ DAILY_ASSETS = [
     "flight_features",
     "batch_predictions",
     "drift_report",
+    "shadow_comparison",
 ]
 
 # Downstream daily assets follow their parents: when a day's parent is re-materialized (a fix,
-# a late file), the automation daemon rebuilds that day. Unlike `eager()`, this is not limited
-# to the latest partition, because the replayed year is history.
+# a late file, outcomes delivered later), the automation daemon rebuilds that day. Unlike
+# `eager()`, this is not limited to the latest partition: corrections arrive for earlier days.
+# It waits for the parents' blocking checks (a gated day is not built upon).
 # A new champion does not re-score history: model assets are ignored as triggers.
 MODEL_ASSETS = AssetSelection.assets("training_set", "registered_model")
 FOLLOW_PARENTS = (
@@ -54,11 +63,12 @@ FOLLOW_PARENTS = (
     & ~AutomationCondition.any_deps_missing()
     & ~AutomationCondition.any_deps_in_progress()
     & ~AutomationCondition.in_progress()
+    & AutomationCondition.all_deps_blocking_checks_passed()
 ).with_label("follow parents")
 
 daily_assets = map_asset_specs(
     lambda spec: spec.replace_attributes(automation_condition=FOLLOW_PARENTS),
-    [validated_flights, flight_features, batch_predictions, drift_report],
+    [validated_flights, flight_features, batch_predictions, drift_report, shadow_comparison],
 )
 
 daily_pipeline = define_asset_job(
@@ -78,13 +88,22 @@ retraining_job = define_asset_job(
     description="Rebuild the training window, tune, register, and promote if the gates pass.",
 )
 
-# Off by default: the bundled year is history, so today's partition does not exist. Turn it on
-# when a landing folder receives a file every day.
+# Off by default: the bundled source replays history and has no file for yesterday. Turn it on
+# when a landing folder receives a file every day; each tick builds the previous day.
 daily_schedule = build_schedule_from_partitioned_job(
     daily_pipeline,
     name="daily_pipeline_schedule",
     description="Each day, build the previous day's partition of every daily asset.",
     default_status=DefaultScheduleStatus.STOPPED,
+)
+# Dagster's own automation sensor starts stopped; this one runs whenever the daemon runs, so a
+# re-delivered file rebuilds its day without anyone switching a toggle.
+follow_parents_sensor = AutomationConditionSensorDefinition(
+    "follow_parents_sensor",
+    target=AssetSelection.all(),
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Evaluates every asset's automation condition (daily assets follow their parents).",
 )
 weekly_retrain_schedule = ScheduleDefinition(
     name="weekly_retrain_schedule",
@@ -103,10 +122,16 @@ defs = Definitions(
         training_set,
         tuned_model,
         registered_model,
+        champion_history,
     ],
     jobs=[daily_pipeline, reference_data, retraining_job, rollback_champion_job],
     schedules=[daily_schedule, weekly_retrain_schedule],
-    sensors=[build_drift_retraining_sensor(retraining_job, minimum_interval_seconds=15)],
+    sensors=[
+        # 5 s is the daemon's own loop period: it ticks the sensor on every loop, and the
+        # replay, which ticks once per replayed day, waits only after a day shorter than that.
+        build_drift_retraining_sensor(retraining_job, minimum_interval_seconds=5),
+        follow_parents_sensor,
+    ],
     resources={
         "lake": LakeResource(),
         "source": FlightsSourceResource(),

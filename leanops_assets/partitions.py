@@ -1,5 +1,19 @@
-"""The daily partitions of the project, defined once: one per local day of 2013."""
+"""The daily partitions of the project, defined once: from the contract's first day to today."""
+
+from datetime import timedelta
 
 from dagster import DailyPartitionsDefinition
 
-daily_partitions = DailyPartitionsDefinition(start_date="2013-01-01", end_date="2014-01-01")
+from leanops_assets.contract import Contract, load_contract
+
+
+def daily_partitions_for(contract: Contract) -> DailyPartitionsDefinition:
+    """One partition per day from the first day; open-ended unless the contract sets an end."""
+    end = contract.partition_end + timedelta(days=1) if contract.partition_end else None
+    return DailyPartitionsDefinition(
+        start_date=contract.partition_start.isoformat(),
+        end_date=end.isoformat() if end else None,
+    )
+
+
+daily_partitions = daily_partitions_for(load_contract())

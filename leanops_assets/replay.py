@@ -1,6 +1,6 @@
 """The main job on the embedded default: replay days of 2013 through the whole lifecycle.
 
-    python -m leanops_assets.replay --start 2013-05-01 --days 92
+    python -m leanops_assets.replay --start 2013-05-01 --days 21
 
 1. Warm-up: the days before --start are landed, validated and turned into features.
 2. If there is no champion yet, the retraining job trains and registers the first one.
@@ -14,62 +14,62 @@ MLflow store under $LEANOPS_HOME, so `dagster dev` shows all of it afterwards.
 """
 
 import argparse
-import json
-import logging
 import os
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 
-from dagster import (
-    BetaWarning,
-    DagsterInstance,
-    DagsterRunStatus,
-    Definitions,
-    PreviewWarning,
-    RunsFilter,
-)
+from dagster import BetaWarning, DagsterInstance, Definitions, PreviewWarning
 
 from leanops_assets.features.schema import DEFAULT_LOOKBACK_DAYS
 from leanops_assets.partitions import daily_partitions
-from leanops_assets.settings import REPO_ROOT, leanops_home
+from leanops_assets.replay_daemon import SENSOR_NAME, Daemon
+from leanops_assets.replay_report import DayResult, Retrain, write_summary
+from leanops_assets.settings import leanops_home
 
 # Per-step logs stay in the instance (and the UI); the terminal shows one line per day.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 VALIDATION_ASSETS = ["raw_flights", "raw_weather", "validated_flights"]
-SENSOR_NAME = "drift_retraining_sensor"
-_ACTIVE = {
-    DagsterRunStatus.QUEUED,
-    DagsterRunStatus.NOT_STARTED,
-    DagsterRunStatus.STARTING,
-    DagsterRunStatus.STARTED,
-}
+LANDED = {"raw_flights": "flights", "raw_weather": "weather"}
 
 
-@dataclass
-class DayResult:
-    day: str
-    success: bool
-    seconds: float
-    raw_rows: int | None = None
-    quarantined: int | None = None
-    live_auc: float | None = None
-    drift_share: float | None = None
-    champion_version: str | None = None
-    failed_checks: list[str] = field(default_factory=list)
+def run_config(source: str) -> dict:
+    """QUIET, and the source resource's kind (the definitions' default is the bundled year)."""
+    return {**QUIET, "resources": {"source": {"config": {"kind": source}}}}
 
 
-@dataclass
-class Retrain:
-    day: str
-    reason: str
-    run_id: str
-    status: str
-    champion_before: str | None
-    champion_after: str | None
+def freshness(defs: Definitions, instance: DagsterInstance, days: list[str], source: str):
+    """Which of `days` are up to date (see uptodate.py); landing files count as raw's input."""
+    from leanops_assets.ingestion.sources import default_landing_dir
+    from leanops_assets.uptodate import Freshness
+
+    def landing_file(asset: str, day: str):
+        if source != "landing" or asset not in LANDED:
+            return None
+        folder = default_landing_dir() / LANDED[asset]
+        found = [folder / f"{LANDED[asset]}_{day}.{ext}" for ext in ("csv", "parquet")]
+        return next((path for path in found if path.exists()), found[0])
+
+    return Freshness(instance, defs, days, landing_file)
+
+
+def landed_and_validated(fresh, day: str) -> bool:
+    return (
+        fresh.up_to_date("raw_flights", day, [])
+        and fresh.up_to_date("raw_weather", day, [])
+        and fresh.up_to_date("validated_flights", day, [("raw_flights", day)])
+    )
+
+
+def features_up_to_date(fresh, day: str) -> bool:
+    first = max(date.fromisoformat(day) - timedelta(days=DEFAULT_LOOKBACK_DAYS), date(2013, 1, 1))
+    window = [
+        (first + timedelta(days=i)).isoformat()
+        for i in range((date.fromisoformat(day) - first).days + 1)
+    ]
+    inputs = [("validated_flights", d) for d in window] + [("raw_weather", day), ("planes", None)]
+    return fresh.up_to_date("flight_features", day, inputs)
 
 
 def replay_days(start: str, days: int) -> list[str]:
@@ -93,7 +93,11 @@ def _metadata(result, asset: str, key: str):
 
 
 def run_day(
-    defs: Definitions, instance: DagsterInstance, day: str, assets: list[str] | None = None
+    defs: Definitions,
+    instance: DagsterInstance,
+    day: str,
+    assets: list[str] | None = None,
+    config: dict = QUIET,
 ) -> DayResult:
     started = time.perf_counter()
     job = defs.resolve_job_def("daily_pipeline")
@@ -101,7 +105,7 @@ def run_day(
         partition_key=day,
         instance=instance,
         raise_on_error=False,
-        run_config=QUIET,
+        run_config=config,
         asset_selection=None if assets is None else [_key(a) for a in assets],
     )
     return DayResult(
@@ -118,13 +122,18 @@ def run_day(
 
 
 def run_range(
-    defs: Definitions, instance: DagsterInstance, first: str, last: str, assets: list[str]
+    defs: Definitions,
+    instance: DagsterInstance,
+    first: str,
+    last: str,
+    assets: list[str],
+    config: dict = QUIET,
 ):
     """One run over a range of days: a single-run backfill, as the UI's backfill would launch."""
     return defs.resolve_job_def("daily_pipeline").execute_in_process(
         instance=instance,
         raise_on_error=False,
-        run_config=QUIET,
+        run_config=config,
         asset_selection=[_key(a) for a in assets],
         tags={
             "dagster/asset_partition_range_start": first,
@@ -151,108 +160,18 @@ def champion_version() -> str | None:
     return None if version is None else str(version.version)
 
 
-class Daemon:
-    """The sensor and run-queue daemons' own iterations, run on demand against the workspace
-    that `dagster dev -w workspace.yaml` loads, so ticks and runs are the UI's own."""
-
-    def __init__(self, instance: DagsterInstance, min_interval_seconds: float):
-        from dagster._core.workspace.context import WorkspaceProcessContext
-        from dagster._core.workspace.load_target import WorkspaceFileTarget
-
-        self.instance = instance
-        self.min_interval = min_interval_seconds
-        self.last_tick = 0.0
-        self.log = logging.getLogger("leanops.replay")
-        self.context = WorkspaceProcessContext(
-            instance, WorkspaceFileTarget(paths=[str(REPO_ROOT / "workspace.yaml")])
-        )
-
-    def close(self) -> None:
-        self.context.__exit__(None, None, None)
-
-    def tick_sensors(self) -> list[str]:
-        """One sensor tick; returns the ids of the runs it submitted."""
-        from dagster._daemon.sensor import execute_sensor_iteration
-
-        wait = self.min_interval - (time.monotonic() - self.last_tick)
-        if wait > 0:  # the daemon would not tick sooner either
-            time.sleep(wait)
-        before = {
-            r.run_id
-            for r in self.instance.get_runs(RunsFilter(tags={"dagster/sensor_name": SENSOR_NAME}))
-        }
-        list(execute_sensor_iteration(self.context, self.log, None, None))
-        self.last_tick = time.monotonic()
-        after = self.instance.get_runs(RunsFilter(tags={"dagster/sensor_name": SENSOR_NAME}))
-        return [r.run_id for r in after if r.run_id not in before]
-
-    def last_skip_reason(self) -> str | None:
-        state = next(
-            (s for s in self.instance.all_instigator_state() if s.name == SENSOR_NAME),
-            None,
-        )
-        if state is None:
-            return None
-        ticks = self.instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
-        return ticks[0].skip_reason if ticks else None
-
-    def drain_queue(self, progress) -> None:
-        """Launch queued runs the way the run-queue daemon does, and wait for them to finish."""
-        from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
-            QueuedRunCoordinatorDaemon,
-        )
-
-        queue = QueuedRunCoordinatorDaemon(interval_seconds=1)
-        started = time.monotonic()
-        while True:
-            list(queue.run_iteration(self.context))
-            active = self.instance.get_runs(RunsFilter(statuses=list(_ACTIVE)))
-            if not active:
-                return
-            progress(f"{len(active)} run(s) in progress, {time.monotonic() - started:.0f}s")
-            time.sleep(2)
-
-
-def plot_history(days: list[DayResult], retrains: list[Retrain], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
-
-    when = [date.fromisoformat(d.day) for d in days]
-    fig, ax = plt.subplots(figsize=(11, 4.5))
-    ax.plot(when, [d.live_auc for d in days], color="tab:blue", marker=".", label="live ROC AUC")
-    ax.set_ylabel("live ROC AUC", color="tab:blue")
-    ax.set_ylim(0.4, 1.0)
-    share = ax.twinx()
-    share.plot(
-        when, [d.drift_share for d in days], color="tab:orange", marker=".", label="drift share"
-    )
-    share.set_ylabel("share of drifted features", color="tab:orange")
-    share.set_ylim(0, 1)
-    for retrain in retrains:
-        ax.axvline(date.fromisoformat(retrain.day), color="tab:red", linestyle="--", alpha=0.8)
-        ax.annotate(
-            f"retrain\n{retrain.status.lower()}",
-            (date.fromisoformat(retrain.day), 0.95),
-            fontsize=8,
-            color="tab:red",
-            ha="left",
-        )
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
-    ax.set_title("leanops replay: live quality and drift of the champion, with retrains")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def replay_data_only(days: list[str], until: str) -> int:
+def reference_tables(defs: Definitions, instance: DagsterInstance, source: str) -> None:
+    if not freshness(defs, instance, [], source).up_to_date("planes", None, []):
+        defs.resolve_job_def("reference_data").execute_in_process(
+            instance=instance, run_config=run_config(source)
+        )
+
+
+def replay_data_only(days: list[str], until: str, source: str) -> int:
     """Land and validate (and featurize) days, with no model: the data stages alone."""
     warnings.filterwarnings("ignore", category=BetaWarning)
     from leanops_assets.definitions import defs
@@ -262,10 +181,17 @@ def replay_data_only(days: list[str], until: str) -> int:
     _say(
         f"leanops: replaying {len(days)} days from {days[0]} up to {until}; state in {leanops_home()}"
     )
-    defs.resolve_job_def("reference_data").execute_in_process(instance=instance, run_config=QUIET)
+    reference_tables(defs, instance, source)
+    fresh = freshness(defs, instance, days, source)
     failed = 0
     for index, day in enumerate(days, start=1):
-        result = run_day(defs, instance, day, assets)
+        if landed_and_validated(fresh, day) and (
+            until != "features" or features_up_to_date(fresh, day)
+        ):
+            _say(f"[{index:>3}/{len(days)}] {day}  up to date, skipped")
+            continue
+        result = run_day(defs, instance, day, assets, run_config(source))
+        fresh = freshness(defs, instance, days, source)  # this day's materializations are new
         failed += not result.success
         status = (
             "ok"
@@ -280,11 +206,52 @@ def replay_data_only(days: list[str], until: str) -> int:
     return 1 if failed else 0
 
 
+def warm_up(
+    defs: Definitions,
+    instance: DagsterInstance,
+    lookback: list[str],
+    warmup: list[str],
+    source: str,
+) -> bool:
+    """Land and validate the warm-up days, then their features in one Spark run; days already
+    up to date are skipped. False if a day failed."""
+    days = lookback + warmup
+    reference_tables(defs, instance, source)
+    fresh = freshness(defs, instance, days, source)
+    for index, day in enumerate(days, start=1):
+        if landed_and_validated(fresh, day):
+            _say(f"[warm-up {index:>3}/{len(days)}] {day}  up to date, skipped")
+            continue
+        result = run_day(defs, instance, day, VALIDATION_ASSETS, run_config(source))
+        fresh = freshness(defs, instance, days, source)
+        _say(
+            f"[warm-up {index:>3}/{len(days)}] {day}  landed and validated  ({result.seconds:.1f}s)"
+        )
+        if not result.success:
+            _say(f"leanops: warm-up day {day} failed; open the UI to see why")
+            return False
+    stale = [day for day in warmup if not features_up_to_date(fresh, day)]
+    if not stale:
+        _say(f"[warm-up] features for {warmup[0]} .. {warmup[-1]} up to date, skipped")
+        return True
+    started = time.perf_counter()
+    features = run_range(
+        defs, instance, stale[0], stale[-1], ["flight_features"], run_config(source)
+    )
+    _say(
+        f"[warm-up] features for {stale[0]} .. {stale[-1]} in one Spark run  "
+        f"({time.perf_counter() - started:.1f}s)"
+    )
+    if not features.success:
+        _say("leanops: the warm-up features failed; open the UI to see why")
+    return features.success
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", default="2013-05-01", help="first replayed day (YYYY-MM-DD)")
     parser.add_argument(
-        "--days", type=int, default=92, help="replayed days (default: May through July)"
+        "--days", type=int, default=21, help="replayed days (default: three weeks; 92: May to July)"
     )
     parser.add_argument(
         "--warmup-days", type=int, default=35, help="days before --start used for the first model"
@@ -295,13 +262,19 @@ def main(argv: list[str] | None = None) -> int:
         default="lifecycle",
         help="how far each day goes: land and validate, add features, or the whole lifecycle (default)",
     )
+    parser.add_argument(
+        "--source",
+        choices=["bundled", "landing"],
+        default="bundled",
+        help="where days come from: the bundled year (default) or $LEANOPS_HOME/landing",
+    )
     args = parser.parse_args(argv)
     if not os.environ.get("DAGSTER_HOME"):
         _say("replay: DAGSTER_HOME is not set; run it through `make demo` or `make replay`")
         return 2
     days = replay_days(args.start, args.days)
     if args.until != "lifecycle":
-        return replay_data_only(days, args.until)
+        return replay_data_only(days, args.until, args.source)
     warmup = replay_days(
         (date.fromisoformat(args.start) - timedelta(days=args.warmup_days)).isoformat(),
         args.warmup_days,
@@ -326,22 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     _say(
         f"leanops: {len(warmup)} warm-up days, then {len(days)} days from {days[0]}; state in {leanops_home()}"
     )
-    defs.resolve_job_def("reference_data").execute_in_process(instance=instance, run_config=QUIET)
-    for index, day in enumerate(lookback + warmup, start=1):
-        result = run_day(defs, instance, day, VALIDATION_ASSETS)
-        _say(
-            f"[warm-up {index:>3}/{len(lookback + warmup)}] {day}  landed and validated  ({result.seconds:.1f}s)"
-        )
-        if not result.success:
-            _say(f"leanops: warm-up day {day} failed; open the UI to see why")
-            return 1
-    started = time.perf_counter()
-    features = run_range(defs, instance, warmup[0], warmup[-1], ["flight_features"])
-    _say(
-        f"[warm-up] features for {warmup[0]} .. {warmup[-1]} in one Spark run  ({time.perf_counter() - started:.1f}s)"
-    )
-    if not features.success:
-        _say("leanops: the warm-up features failed; open the UI to see why")
+    if not warm_up(defs, instance, lookback, warmup, args.source):
         return 1
 
     if champion_version() is None:
@@ -359,12 +317,15 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     _say(f"leanops: champion is version {champion_version()}")
 
-    daemon = Daemon(instance, defs.resolve_sensor_def(SENSOR_NAME).minimum_interval_seconds or 30)
+    log_path = leanops_home() / "logs" / "code-server.log"
+    daemon = Daemon(
+        instance, defs.resolve_sensor_def(SENSOR_NAME).minimum_interval_seconds or 30, log_path
+    )
     results: list[DayResult] = []
     retrains: list[Retrain] = []
     try:
         for index, day in enumerate(days, start=1):
-            result = run_day(defs, instance, day)
+            result = run_day(defs, instance, day, config=run_config(args.source))
             results.append(result)
             status = (
                 "ok"
@@ -377,11 +338,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"[{index:>3}/{len(days)}] {day}  rows {result.raw_rows}  champion v{result.champion_version}  "
                 f"live AUC {auc}  drift {drift}  {status}  ({result.seconds:.1f}s)"
             )
-            before = champion_version()
+            before = result.champion_version  # the day was scored by the current champion
             for run_id in daemon.tick_sensors():
+                before = before or champion_version()
                 run = instance.get_run_by_id(run_id)
                 reason = run.tags.get("leanops/drift_trigger_reason", "")
-                _say(f"      sensor requested a retrain: {reason}")
+                _say(f"      sensor requested a retrain: {reason} (its log: {log_path})")
                 daemon.drain_queue(lambda msg: _say(f"      ... {msg}"))
                 run = instance.get_run_by_id(run_id)
                 after = champion_version()
@@ -390,33 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         daemon.close()
 
-    reports = leanops_home() / "reports"
-    plot = reports / "replay.png"
-    plot_history(results, retrains, plot)
-    summary = {
-        "days_processed": len(results),
-        "days_failed": [r.day for r in results if not r.success],
-        "retrains": [asdict(r) for r in retrains],
-        "champion_versions": sorted(
-            {r.champion_version for r in results if r.champion_version}, key=int
-        ),
-        "live_auc": {r.day: r.live_auc for r in results},
-        "drift_share": {r.day: r.drift_share for r in results},
-        "plot": str(plot),
-    }
-    (reports / "replay.json").write_text(json.dumps(summary, indent=2))
-    _say("")
-    _say(f"leanops: {len(results)} days processed, {len(summary['days_failed'])} failed")
-    for retrain in retrains:
-        _say(
-            f"  retrain on {retrain.day} ({retrain.status.lower()}): {retrain.reason}; "
-            f"champion v{retrain.champion_before} -> v{retrain.champion_after}"
-        )
-    if not retrains:
-        _say(f"  no retrain: {daemon.last_skip_reason() or 'the sensor never fired'}")
-    _say(f"  champion versions used: {', '.join('v' + v for v in summary['champion_versions'])}")
-    _say(f"  plot: {plot}   summary: {reports / 'replay.json'}")
-    return 0 if not summary["days_failed"] else 1
+    return write_summary(results, retrains, daemon.last_skip_reason(), _say)
 
 
 if __name__ == "__main__":

@@ -134,8 +134,19 @@ class MonitoringPolicy(ConfigurableResource):
     # live AUC of 0.62 (see the monitoring tests); above and below those is a real change.
     drift_share_threshold: float = 0.4
     live_auc_floor: float = 0.6
-    consecutive_days: int = 3
-    cooldown_days: int = 14
+    # Breaching drift windows that share no day (drift_report's windows end every 7 days back
+    # from the newest report): reports of overlapping windows are one piece of evidence.
+    evidence_windows: int = 2
+    cooldown_days: int = 14  # after a retrain whose model was promoted
+    # After a retrain whose model the gate rejected: the champion did not change, so retry soon
+    # (the training window has moved on by then) while the breach persists.
+    rejection_retry_days: int = 3
+    # After a promotion the replaced champion scores in shadow for this many days; the new one is
+    # rolled back when its live AUC on the same flights trails by more than the margin, measured
+    # once at least rollback_min_labelled_rows of those flights have their outcome.
+    shadow_days: int = 7
+    rollback_auc_margin: float = 0.02
+    rollback_min_labelled_rows: int = 2000
     reports_dir: str = ""
 
     def resolved_reports_dir(self) -> Path:

@@ -7,6 +7,7 @@ Layout: <root>/<stage>/<dataset>/date=YYYY-MM-DD/part.parquet for daily partitio
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -19,6 +20,7 @@ if TYPE_CHECKING:  # pandas and pyarrow load when data is touched, not when defi
     import pandas as pd
     import pyarrow as pa
 
+GATES_KEY = "leanops.failed_gates"  # Parquet footer key of a partition's gate verdict
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -60,11 +62,15 @@ def file_sha256(path: Path) -> str:
 
 
 def write_parquet_atomic(
-    frame: pd.DataFrame, path: Path, schema: pa.Schema | None = None
+    frame: pd.DataFrame,
+    path: Path,
+    schema: pa.Schema | None = None,
+    file_metadata: dict[str, str] | None = None,
 ) -> WrittenFile:
     """Write to a temporary file in the target folder, fsync, then rename over the target.
 
     Readers see the old file or the new one, never a torn one. Same frame, same bytes.
+    `file_metadata` goes into the Parquet footer, so it changes exactly when the data does.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -72,6 +78,9 @@ def write_parquet_atomic(
     path.parent.mkdir(parents=True, exist_ok=True)
     _clear_dead_writers_files(path)
     table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    if file_metadata:
+        extra = {key.encode(): value.encode() for key, value in file_metadata.items()}
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
     )
@@ -120,6 +129,13 @@ class Lake:
     """Plain-Python access to the lake under `root`; the Dagster resource wraps this."""
 
     def __init__(self, root: str | Path):
+        # Path("s3://b/l") is a relative local path: writes would land in ./s3:/b/l unseen.
+        if "://" in str(root):
+            raise LakePathError(
+                f"lake root {str(root)!r} (LakeResource.root or LEANOPS_LAKE_ROOT) is a URL: "
+                f"object storage is not supported; give a shared POSIX path that every run "
+                f"process and Spark executor reaches (a mounted volume or NFS)"
+            )
         self.root = Path(root).resolve()
 
     def partition_path(self, stage: str, dataset: str, day: str) -> Path:
@@ -152,8 +168,34 @@ class Lake:
         day: str,
         frame: pd.DataFrame,
         schema: pa.Schema | None = None,
+        failed_gates: list[str] | None = None,
     ) -> WrittenFile:
-        return write_parquet_atomic(frame, self.partition_path(stage, dataset, day), schema)
+        """Write one day. `failed_gates` (the blocking checks the day failed; empty: it passed)
+        is stored in the same file, so the data and its verdict are replaced together."""
+        verdict = None if failed_gates is None else {GATES_KEY: json.dumps(sorted(failed_gates))}
+        return write_parquet_atomic(
+            frame, self.partition_path(stage, dataset, day), schema, verdict
+        )
+
+    def failed_gates(self, stage: str, dataset: str, day: str) -> list[str]:
+        """The blocking checks this day failed when it was written; empty if it passed or was
+        written without a verdict. Readers of gated stages skip a day that failed."""
+        import pyarrow.parquet as pq
+
+        path = self.partition_path(stage, dataset, day)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"partition {day} of {stage}/{dataset} is not in the lake ({path}); "
+                f"materialize it first"
+            )
+        recorded = (pq.read_schema(path).metadata or {}).get(GATES_KEY.encode())
+        return json.loads(recorded) if recorded else []
+
+    def passed_gates(self, stage: str, dataset: str, day: str) -> bool:
+        """Whether the day is in the lake and passed its gates (readable downstream)."""
+        return self.has_partition(stage, dataset, day) and not self.failed_gates(
+            stage, dataset, day
+        )
 
     def write_table(
         self, stage: str, dataset: str, frame: pd.DataFrame, schema: pa.Schema | None = None

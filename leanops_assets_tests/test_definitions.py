@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from leanops_assets.settings import REPO_ROOT
+from leanops_assets_tests import expected_lineage
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -33,6 +34,46 @@ def test_dagster_definitions_validate_passes(leanops_home):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "All code locations passed validation" in done.stderr + done.stdout
+
+
+def _lineage_of(defs) -> dict:
+    """What the definitions hold, in expected_lineage's shape."""
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    return {
+        "assets": {k.to_user_string() for k in keys},
+        "asset_checks": {
+            f"{c.asset_key.to_user_string()}:{c.name}" for c in graph.asset_check_keys
+        },
+        "jobs": {job.name for job in defs.jobs or []},
+        "schedules": {s.name for s in defs.schedules or []},
+        "sensors": {s.name for s in defs.get_repository_def().sensor_defs},
+        "edges": {
+            (parent.to_user_string(), k.to_user_string())
+            for k in keys
+            for parent in graph.get(k).parent_keys
+        },
+        "groups": {k.to_user_string(): graph.get(k).group_name for k in keys},
+        "daily": {k.to_user_string() for k in keys if graph.get(k).is_partitioned},
+    }
+
+
+def test_definitions_hold_the_expected_lineage():
+    from leanops_assets.definitions import defs
+
+    found = _lineage_of(defs)
+    expected = {
+        **expected_lineage.expected_definitions(),
+        "daily": set(expected_lineage.daily_assets()),
+    }
+    for part, want in expected.items():
+        got = found[part]
+        if isinstance(want, set):
+            assert got == want, (
+                f"{part}: missing {sorted(want - got)}, unexpected {sorted(got - want)}"
+            )
+        else:
+            assert got == want, part
 
 
 # Every code-location load and every launched run pays for what the definitions import.
@@ -131,9 +172,9 @@ def test_lifecycle_replay_trains_scores_reports_drift_and_ticks_the_sensor(leano
         assert retrains and retrains[-1].status.value == "SUCCESS"
 
 
-def test_replay_refuses_days_outside_2013():
+def test_replay_refuses_days_before_the_first_day():
     done = subprocess.run(
-        [sys.executable, "-m", "leanops_assets.replay", "--start", "2013-12-30", "--days", "5"],
+        [sys.executable, "-m", "leanops_assets.replay", "--start", "2012-12-30", "--days", "5"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -142,3 +183,15 @@ def test_replay_refuses_days_outside_2013():
     )
     assert done.returncode != 0
     assert "outside the partitions" in done.stderr + done.stdout
+
+
+def test_the_automation_sensor_runs_by_default_over_the_daily_assets():
+    from dagster import AssetKey, DefaultSensorStatus
+
+    from leanops_assets.definitions import defs
+
+    sensor = defs.get_sensor_def("follow_parents_sensor")
+    assert sensor.default_status == DefaultSensorStatus.RUNNING
+    targeted = sensor.asset_selection.resolve(defs.resolve_asset_graph())
+    daily = ["validated_flights", "flight_features", "batch_predictions", "drift_report"]
+    assert {AssetKey(name) for name in daily} <= targeted

@@ -90,3 +90,17 @@ def test_a_writer_clears_temp_files_of_dead_writers_only(tmp_path):
     lake.write_partition("raw", "flights", "2013-01-05", _frame())
     assert not dead.exists()
     assert live.exists()
+
+
+@pytest.mark.parametrize("root", ["s3://bucket/lake", "s3a://bucket/lake", "gs://bucket/lake"])
+def test_an_object_store_root_is_refused_before_anything_is_written(tmp_path, monkeypatch, root):
+    from leanops_assets.resources import LakeResource
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(LakePathError, match="shared POSIX path") as refused:
+        Lake(root)
+    assert root in str(refused.value)
+    monkeypatch.setenv("LEANOPS_LAKE_ROOT", root)
+    with pytest.raises(LakePathError, match="LEANOPS_LAKE_ROOT"):
+        LakeResource().lake()
+    assert list(tmp_path.iterdir()) == []  # no local folder named after the URL

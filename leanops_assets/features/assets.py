@@ -64,7 +64,7 @@ def partition_metadata(table: "pa.Table", written: WrittenFile) -> dict[str, obj
     deps=[
         AssetDep(
             "validated_flights",
-            # The first week's look-back reaches before 2013-01-01: those days are simply absent.
+            # The first week's look-back reaches before the first day: those days are simply absent.
             partition_mapping=TimeWindowPartitionMapping(
                 start_offset=-DEFAULT_LOOKBACK_DAYS,
                 end_offset=0,
@@ -101,7 +101,13 @@ def flight_features(
         "validated_days_read": MetadataValue.text(
             f"{run.flight_days[0]}..{run.flight_days[-1]} ({len(run.flight_days)} days)"
         ),
+        # look-back days that failed their gates count as days without flights
+        "gated_days_excluded": MetadataValue.json(run.gated_days),
+        # reference rows that broke their contract (the raw tables keep them)
+        "reference_rows_left_out": MetadataValue.json(run.reference_rows_left_out),
     }
+    if run.gated_days:
+        context.log.warning(f"left out validated days that failed their gates: {run.gated_days}")
     if len(days) == 1:
         return MaterializeResult(
             metadata=run_metadata, data_version=DataVersion(run.written[days[0]].content_hash)

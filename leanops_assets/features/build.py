@@ -7,8 +7,9 @@ per flight of the target days (collect_features sorts them by flight id).
 Point in time: for a flight on day D,
 - schedule, route, plane and origin-hour counts come from D's schedule, which is known in advance;
 - weather is the observation at the origin in the scheduled departure hour;
-- rolling late and cancel rates use only flights of the `lookback_days` days strictly before D,
-  so neither D's labels nor D's post-event columns (dep_time, arr_delay, ...) reach a feature.
+- rolling late and cancel rates use only flights of the `lookback_days` days strictly before D
+  whose outcome is known (label not null), so neither D's labels nor D's post-event columns
+  (dep_time, arr_delay, ...) reach a feature, and a flight not yet flown counts for nothing.
 Every target day uses its own window, so a range of days gives exactly what the days give
 one at a time.
 
@@ -193,8 +194,11 @@ def build_flight_features(
         F.col("dep_time").isNull().cast("long").alias("cancelled"),
     ).withColumn("route", F.concat_ws("-", "origin", "dest"))
 
+    # Only flights whose outcome is known count: one not yet flown is neither late nor cancelled.
     history = base.where(
-        (F.col(DATE_COLUMN) >= F.lit(earliest)) & (F.col(DATE_COLUMN) < F.lit(target_dates[-1]))
+        (F.col(DATE_COLUMN) >= F.lit(earliest))
+        & (F.col(DATE_COLUMN) < F.lit(target_dates[-1]))
+        & F.col(LABEL_COLUMN).isNotNull()
     ).select(DATE_COLUMN, *RATE_KEYS.values(), F.col(LABEL_COLUMN).alias("late"), "cancelled")
     windows = _rolling_rates(history, target_dates, lookback_days)
 

@@ -1,6 +1,6 @@
 """Ingestion: raw days land in the lake exactly as the source gave them."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from dagster import (
@@ -15,7 +15,7 @@ from dagster import (
     asset,
 )
 
-from leanops_assets.contract import load_contract
+from leanops_assets.contract import Contract, load_contract
 from leanops_assets.metadata import preview, written_file_metadata
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.resources import FlightsSourceResource, LakeResource
@@ -50,21 +50,30 @@ def _land_day(dataset: str, day: str, source: FlightsSourceResource, lake: LakeR
     return written, metadata
 
 
+def _last_partition_day(contract: Contract) -> date:
+    """Today (UTC) for open-ended partitions: today's file becomes a partition tomorrow."""
+    today = datetime.now(UTC).date()
+    return min(contract.partition_end, today) if contract.partition_end else today
+
+
 def _files_outside_partitions(source: FlightsSourceResource, dataset: str) -> list[str]:
+    """Landing files dated before the first day or after the last: no partition reads them."""
     from leanops_assets.ingestion import sources
 
     contract = load_contract()
+    last = _last_partition_day(contract)
     return [
         str(f.path)
         for f in sources.landing_files(_landing_dir(source), dataset)
-        if not contract.partition_start <= date.fromisoformat(f.day) <= contract.partition_end
+        if not contract.partition_start <= date.fromisoformat(f.day) <= last
     ]
 
 
 _LANDING_CHECK = AssetCheckSpec(
     "landing_files_within_partitions",
     asset="raw_flights",
-    description="Every landing file is dated inside the partitions; others would never be read.",
+    description="Every landing file is read: named <dataset>_YYYY-MM-DD.csv|parquet and dated "
+    "from the first day to today.",
 )
 
 
@@ -80,16 +89,22 @@ def raw_flights(
     context: AssetExecutionContext, source: FlightsSourceResource, lake: LakeResource
 ) -> MaterializeResult:
     written, metadata = _land_day("flights", context.partition_key, source, lake)
-    outside = _files_outside_partitions(source, "flights") if source.kind == "landing" else []
+    outside, unread = [], []
+    if source.kind == "landing":
+        from leanops_assets.ingestion.sources import unread_landing_files
+
+        outside = _files_outside_partitions(source, "flights")
+        unread = [str(p) for p in unread_landing_files(_landing_dir(source), "flights")]
     contract = load_contract()
     check = AssetCheckResult(
         check_name=_LANDING_CHECK.name,
-        passed=not outside,
+        passed=not outside and not unread,
         severity=AssetCheckSeverity.WARN,
         metadata={
             "observed_files_outside": MetadataValue.json(outside),
+            "observed_unread_files": MetadataValue.json(unread),
             "expected": MetadataValue.text(
-                f"files dated {contract.partition_start} .. {contract.partition_end}"
+                f"files dated {contract.partition_start} .. {_last_partition_day(contract)}"
                 if source.kind == "landing"
                 else "bundled source: no landing folder"
             ),

@@ -78,6 +78,18 @@ def landing_files(landing_dir: Path, dataset: str) -> list[LandingFile]:
     return found
 
 
+def unread_landing_files(landing_dir: Path, dataset: str) -> list[Path]:
+    """Files in <landing_dir>/<dataset>/ that no partition reads: compressed (.csv.gz, .zip),
+    misnamed, or named for another dataset. Hidden files (a copy in progress) are left out."""
+    folder = Path(landing_dir) / check_name("dataset", dataset)
+    read = {f.path for f in landing_files(landing_dir, dataset)}
+    return [
+        path
+        for path in sorted(folder.glob("*"))
+        if path.is_file() and not path.name.startswith(".") and path not in read
+    ]
+
+
 def landing_day(landing_dir: Path, dataset: str, day: str) -> tuple[pd.DataFrame, Path]:
     """Read the landing file for one day, exactly as it arrived (CSV values stay text)."""
     check_day(day)
@@ -85,8 +97,15 @@ def landing_day(landing_dir: Path, dataset: str, day: str) -> tuple[pd.DataFrame
     candidates = [folder / f"{dataset}_{day}.{ext}" for ext in ("parquet", "csv")]
     present = [path for path in candidates if path.exists()]
     if not present:
+        unread = (
+            [str(p) for p in unread_landing_files(landing_dir, dataset)] if folder.is_dir() else []
+        )
+        hint = (
+            f"; files there that are not read (compressed or misnamed): {unread}" if unread else ""
+        )
         raise SourceError(
             f"no landing file for partition {day}: expected {candidates[1]} or {candidates[0]}"
+            f"{hint}"
         )
     if len(present) > 1:
         raise SourceError(

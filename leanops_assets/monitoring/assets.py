@@ -20,7 +20,7 @@ from dagster import (
     asset,
 )
 
-from leanops_assets.features.schema import ALL_COLUMNS, ID_COLUMN
+from leanops_assets.features.schema import ALL_COLUMNS
 from leanops_assets.monitoring.policy import DRIFT_WINDOW_DAYS
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPolicy
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
 
 FEATURES = ("features", "flights")
 PREDICTIONS = ("predictions", "flights")
-# The champion is fitted on the train and validation splits: together they are its reference.
-REFERENCE_SPLITS = ("train", "validation")
 DRIFT_CHECK_NAME = "drift_within_threshold"
 
 # The window reaches before the first partition for the first days of the year: allowed.
@@ -51,16 +49,20 @@ with warnings.catch_warnings():
     )
 
 
-def _champion(mlflow: MlflowResource) -> "Champion":
+def load_serving(mlflow: MlflowResource, alias: str = "champion") -> "Champion":
+    """The model version under `alias` (default: the champion), loaded from the registry."""
     from leanops_assets.monitoring.predict import load_champion
 
     tracking_uri = mlflow.resolved_tracking_uri()
-    return load_champion(tracking_uri, mlflow.registry_uri or tracking_uri, mlflow.model_name)
+    return load_champion(
+        tracking_uri, mlflow.registry_uri or tracking_uri, mlflow.model_name, alias
+    )
 
 
 def _champion_metadata(champion: "Champion", mlflow: MlflowResource) -> dict[str, MetadataValue]:
     metadata = {
         "model_version": MetadataValue.text(champion.version),
+        "champion_version": MetadataValue.int(int(champion.version)),  # plotted per day
         "model_uri": MetadataValue.text(champion.uri),
     }
     if champion.run_id:
@@ -97,12 +99,17 @@ def _live_metadata(metrics: "LiveMetrics") -> dict[str, MetadataValue]:
     group_name="monitoring",
     kinds={"mlflow", "parquet"},
     deps=["flight_features", "registered_model"],
-    description="The day's flights scored by the champion model: the prediction log, with live quality.",
+    description="The day's flights scored by the champion (and, after a promotion, by the champion "
+    "it replaced, in shadow): the prediction log, with live quality.",
 )
 def batch_predictions(
-    context: AssetExecutionContext, lake: LakeResource, mlflow: MlflowResource
+    context: AssetExecutionContext,
+    lake: LakeResource,
+    mlflow: MlflowResource,
+    monitoring_policy: MonitoringPolicy,
 ) -> MaterializeResult:
     from leanops_assets.monitoring.predict import PREDICTION_SCHEMA, live_metrics, score_features
+    from leanops_assets.monitoring.shadow_assets import score_in_shadow
 
     day = context.partition_key
     store = lake.lake()
@@ -112,15 +119,17 @@ def batch_predictions(
             f"feature partition {day} ({store.partition_path(*FEATURES, day)}) has no rows; "
             f"there is nothing to score"
         )
-    champion = _champion(mlflow)
+    champion = load_serving(mlflow)
     log = score_features(champion.model, features, champion.version)
     written = store.write_partition(*PREDICTIONS, day, log, schema=PREDICTION_SCHEMA)
     metrics = live_metrics(log)
     context.log.info(f"scored {len(log)} flights of {day} with {champion.uri}")
+    shadow = score_in_shadow(store, mlflow, champion, day, features, monitoring_policy.shadow_days)
     return MaterializeResult(
         metadata={
             **_live_metadata(metrics),
             **_champion_metadata(champion, mlflow),
+            **shadow,
             "scored_at": MetadataValue.timestamp(datetime.now(UTC)),
             "path": MetadataValue.path(str(written.path)),
             "content_hash": MetadataValue.text(written.content_hash),
@@ -130,47 +139,50 @@ def batch_predictions(
     )
 
 
-def current_window(store: Lake, day: str) -> "tuple[pd.DataFrame, list[str]]":
-    """Features of the drift window joined with the champion's logged scores.
+def current_window(store: Lake, day: str, champion: "Champion") -> "tuple[pd.DataFrame, list[str]]":
+    """Features of the drift window, every day scored by the champion itself.
 
-    Day `day` must be present; earlier days of the window are used when both their features and
-    predictions are in the lake (the first days of the year have a shorter window).
+    Days served by an earlier champion are re-scored, so score drift and live AUC describe one
+    model. Day `day` must be present; earlier days are used when their features are in the lake
+    (the first days of the year have a shorter window).
     """
     from leanops_assets.monitoring.drift import window_days
-    from leanops_assets.monitoring.predict import SCORE_COLUMN
+    from leanops_assets.monitoring.predict import (
+        MODEL_VERSION_COLUMN,
+        SCORE_COLUMN,
+        positive_scores,
+    )
 
     first = daily_partitions.get_first_partition_key()
     days = [
         d
         for d in window_days(day, DRIFT_WINDOW_DAYS, first_day=first)
-        if d == day or (store.has_partition(*FEATURES, d) and store.has_partition(*PREDICTIONS, d))
+        if d == day or store.has_partition(*FEATURES, d)
     ]
-    features = store.read_partitions(*FEATURES, days)
-    predictions = store.read_partitions(*PREDICTIONS, days)[
-        [ID_COLUMN, SCORE_COLUMN, "model_version"]
-    ]
-    current = features[ALL_COLUMNS].merge(predictions, on=ID_COLUMN, how="inner", validate="1:1")
-    if len(current) != len(features):
-        raise ValueError(
-            f"{len(features) - len(current)} of {len(features)} flights of {days[0]}..{day} have "
-            f"features but no prediction; re-materialize batch_predictions for those days"
-        )
+    current = store.read_partitions(*FEATURES, days)[ALL_COLUMNS]
+    current[SCORE_COLUMN] = positive_scores(champion.model, current).to_numpy()
+    current[MODEL_VERSION_COLUMN] = champion.version
     return current, days
 
 
+def served_versions(store: Lake, days: list[str]) -> "dict[str, list[str]]":
+    """The model versions the prediction log records for each day that has one."""
+    from leanops_assets.monitoring.predict import MODEL_VERSION_COLUMN
+
+    return {
+        d: sorted(store.read_partition(*PREDICTIONS, d)[MODEL_VERSION_COLUMN].astype(str).unique())
+        for d in days
+        if store.has_partition(*PREDICTIONS, d)
+    }
+
+
 def reference_frame(store: Lake, champion: "Champion") -> "tuple[pd.DataFrame, str]":
-    """The fixed-size sample of the training reference, scored by the champion, and its version."""
-    import pandas as pd
-
-    from leanops_assets.monitoring.drift import reference_sample
+    """The sample of the champion's own training data, scored by the champion, and its version."""
     from leanops_assets.monitoring.predict import SCORE_COLUMN, positive_scores
-    from leanops_assets.training.dataset import TRAINING_STAGE, stored_version
+    from leanops_assets.monitoring.reference import champion_reference
 
-    version = stored_version(store)
-    table = pd.concat(
-        [store.read_table(TRAINING_STAGE, split) for split in REFERENCE_SPLITS], ignore_index=True
-    )
-    sample = reference_sample(table)
+    reference, version = champion_reference(store, champion)
+    sample = reference.copy()
     sample[SCORE_COLUMN] = positive_scores(champion.model, sample).to_numpy()
     return sample, version
 
@@ -244,21 +256,15 @@ def drift_report(
 
     day = context.partition_key
     store = lake.lake()
-    current, days = current_window(store, day)
-    champion = _champion(mlflow)
+    champion = load_serving(mlflow)
+    current, days = current_window(store, day, champion)
     reference, reference_version = reference_frame(store, champion)
     threshold = monitoring_policy.drift_share_threshold
     outcome = compute_drift(current, reference, threshold, timestamp=day_timestamp(day))
     path = outcome.save_html(monitoring_policy.resolved_reports_dir() / "drift" / f"{day}.html")
 
-    learned_from = champion.training_data_version
-    if learned_from is not None and learned_from != reference_version:
-        context.log.warning(
-            f"the training set in the lake (version {reference_version[:12]}) is not the one the "
-            f"champion {champion.uri} learned from ({learned_from[:12]}), e.g. a retrained "
-            f"challenger was not promoted; drift is measured against the lake's training set"
-        )
-    served = sorted(current["model_version"].astype(str).unique())
+    served = served_versions(store, days)
+    rescored = [d for d, versions in served.items() if versions != [champion.version]]
     metadata = {
         "drift_share": MetadataValue.float(outcome.drift_share),
         "drifted_columns": MetadataValue.json(outcome.drifted_columns),
@@ -273,16 +279,14 @@ def drift_report(
         "current_rows": MetadataValue.int(outcome.current_rows),
         "reference_rows": MetadataValue.int(outcome.reference_rows),
         "reference_version": MetadataValue.text(reference_version),
-        "champion_version": MetadataValue.text(champion.version),
-        "served_model_versions": MetadataValue.json(served),
-        "champion_training_data_version": MetadataValue.text(learned_from or "not recorded"),
+        "champion_version": MetadataValue.int(int(champion.version)),
+        "served_model_versions": MetadataValue.json(
+            sorted({v for vs in served.values() for v in vs})
+        ),
+        "rescored_days": MetadataValue.json(rescored),
         "report": MetadataValue.path(str(path)),
         "columns": MetadataValue.md(_column_table(outcome)),
     }
-    if learned_from is not None:
-        metadata["reference_is_champion_training_data"] = MetadataValue.bool(
-            learned_from == reference_version
-        )
     if outcome.live_auc is not None:
         metadata["live_auc"] = MetadataValue.float(outcome.live_auc)
     context.log.info(

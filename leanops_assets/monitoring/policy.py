@@ -1,15 +1,20 @@
 """The drift retraining policy as a pure function: day statuses + state + policy -> decision.
 
-A day breaches when its drift share is over the threshold or its live AUC is under the floor.
-A retrain is requested when the newest reported day closes a run of `consecutive_days` breaching
-partition days (a missing day breaks the run), outside `cooldown_days` partition days after the
-trigger day of the last successful retrain.
+A day breaches when its drift share is over the threshold or its live AUC is under the floor;
+both are measured over the `window_days` days ending on it. Reports of days less than a window
+apart share data, so they are one piece of evidence, not several: the evidence is the newest day
+and the days `window_days`, 2 x `window_days`, ... before it, as long as each was reported and
+breaches. A retrain is requested when `evidence_windows` such independent windows breach, outside
+`cooldown_days` partition days after the trigger day of the last promoted retrain.
 
 One retrain per trigger: a request is identified by its trigger day and attempt, and its run key
 "retrain-<trigger day>-<attempt>" is what Dagster de-duplicates on. While that run is queued or
-running nothing new is requested; when it failed and the same breaching run of days still holds,
+running nothing new is requested; when it failed and every day reported since its trigger breaches,
 the trigger is retried as attempt + 1 (up to `max_attempts`, so a retrain that fails every time
-does not loop for ever); when it succeeded, its trigger day starts the cooldown.
+does not loop for ever); when it succeeded and its model was promoted, its trigger day starts the
+cooldown. When it succeeded but the promotion gate rejected its model, the champion is unchanged:
+no cooldown starts, and a new trigger may come `rejection_retry_days` partition days after the
+rejected one, if the breach still holds then.
 """
 
 from __future__ import annotations
@@ -28,17 +33,25 @@ DRIFT_WINDOW_DAYS = 7
 class PolicyConfig:
     drift_share_threshold: float
     live_auc_floor: float
-    consecutive_days: int
+    evidence_windows: int
     cooldown_days: int
     max_attempts: int = 3
+    rejection_retry_days: int = 3
+    window_days: int = DRIFT_WINDOW_DAYS
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
-        if self.consecutive_days < 1:
-            raise ValueError(f"consecutive_days must be at least 1, got {self.consecutive_days}")
+        if self.evidence_windows < 1:
+            raise ValueError(f"evidence_windows must be at least 1, got {self.evidence_windows}")
+        if self.window_days < 1:
+            raise ValueError(f"window_days must be at least 1, got {self.window_days}")
         if self.cooldown_days < 0:
             raise ValueError(f"cooldown_days must not be negative, got {self.cooldown_days}")
+        if self.rejection_retry_days < 1:
+            raise ValueError(
+                f"rejection_retry_days must be at least 1, got {self.rejection_retry_days}"
+            )
 
 
 @dataclass(frozen=True)
@@ -65,7 +78,8 @@ class DayStatus:
 class RunOutcome(Enum):
     NOT_FOUND = "not_found"  # requested, but no run with the run key exists (yet)
     IN_PROGRESS = "in_progress"
-    SUCCEEDED = "succeeded"
+    SUCCEEDED = "succeeded"  # and its model was promoted (or it registered none)
+    REJECTED = "rejected"  # succeeded, but the promotion gate kept the champion
     FAILED = "failed"  # failed or canceled
 
 
@@ -83,7 +97,8 @@ class RetrainRequest:
 class PolicyState:
     days: dict[str, DayStatus] = field(default_factory=dict)
     last_request: RetrainRequest | None = None
-    last_retrain_day: str | None = None  # trigger day of the last retrain known to have succeeded
+    last_retrain_day: str | None = None  # trigger day of the last retrain whose model was promoted
+    last_rejected_day: str | None = None  # trigger day of the last retrain whose model was rejected
 
     def with_days(self, statuses: dict[str, DayStatus]) -> PolicyState:
         return replace(self, days={**self.days, **statuses})
@@ -103,6 +118,7 @@ class PolicyState:
                 }
             ),
             "last_retrain_day": self.last_retrain_day,
+            "last_rejected_day": self.last_rejected_day,
         }
 
     @classmethod
@@ -119,6 +135,7 @@ class PolicyState:
                 else RetrainRequest(str(request["trigger_day"]), int(request["attempt"]))
             ),
             last_retrain_day=data.get("last_retrain_day"),
+            last_rejected_day=data.get("last_rejected_day"),
         )
 
     def to_json(self) -> str:
@@ -140,17 +157,26 @@ class Decision:
     state: PolicyState
 
 
-def breaching_streak(days: dict[str, DayStatus], policy: PolicyConfig) -> list[str]:
-    """The consecutive breaching partition days ending at the newest day, oldest first."""
+def breaching_evidence(days: dict[str, DayStatus], policy: PolicyConfig) -> list[str]:
+    """The independent breaching windows ending at the newest day: that day and the days one,
+    two, ... windows before it, while each was reported and breaches; oldest first."""
     if not days:
         return []
-    newest = date.fromisoformat(max(days))
-    streak: list[str] = []
-    current = newest
+    evidence: list[str] = []
+    current = date.fromisoformat(max(days))
     while (status := days.get(current.isoformat())) is not None and status.breaches(policy):
-        streak.append(current.isoformat())
-        current -= timedelta(days=1)
-    return list(reversed(streak))
+        evidence.append(current.isoformat())
+        current -= timedelta(days=policy.window_days)
+    return list(reversed(evidence))
+
+
+def _persists_since(days: dict[str, DayStatus], first: str, policy: PolicyConfig) -> bool:
+    """Every day reported from `first` on breaches."""
+    return all(status.breaches(policy) for day, status in days.items() if day >= first)
+
+
+def _windows(evidence: list[str], policy: PolicyConfig) -> str:
+    return f"{policy.window_days}-day window(s) ending {', '.join(evidence)}"
 
 
 def _days_between(first: str, last: str) -> int:
@@ -166,6 +192,8 @@ def decide(state: PolicyState, last_outcome: RunOutcome | None, policy: PolicyCo
         )
     if request is not None and last_outcome is RunOutcome.SUCCEEDED:
         state = replace(state, last_retrain_day=request.trigger_day)
+    if request is not None and last_outcome is RunOutcome.REJECTED:
+        state = replace(state, last_rejected_day=request.trigger_day)
 
     if request is not None and last_outcome is RunOutcome.IN_PROGRESS:
         return Decision(None, f"retrain {request.run_key} is still queued or running", state)
@@ -181,8 +209,8 @@ def decide(state: PolicyState, last_outcome: RunOutcome | None, policy: PolicyCo
         return Decision(None, "no drift_report materializations have been reported yet", state)
     newest = max(state.days)
     newest_status = state.days[newest]
-    streak = breaching_streak(state.days, policy)
-    if not streak:
+    evidence = breaching_evidence(state.days, policy)
+    if not evidence:
         return Decision(
             None,
             f"newest day {newest} is within policy ({newest_status.describe()}; drift share "
@@ -190,18 +218,10 @@ def decide(state: PolicyState, last_outcome: RunOutcome | None, policy: PolicyCo
             state,
         )
     why = "; ".join(newest_status.breaches(policy))
-    if len(streak) < policy.consecutive_days:
-        return Decision(
-            None,
-            f"newest day {newest} breaches ({why}) but only {len(streak)} of "
-            f"{policy.consecutive_days} consecutive days do",
-            state,
-        )
-
     if (
         request is not None
         and last_outcome is RunOutcome.FAILED
-        and request.trigger_day >= streak[0]
+        and _persists_since(state.days, request.trigger_day, policy)
     ):
         if request.attempt >= policy.max_attempts:
             return Decision(
@@ -218,6 +238,14 @@ def decide(state: PolicyState, last_outcome: RunOutcome | None, policy: PolicyCo
             f"through {newest} ({why}); retrying as {retry.run_key}",
             replace(state, last_request=retry),
         )
+    if len(evidence) < policy.evidence_windows:
+        return Decision(
+            None,
+            f"newest day {newest} breaches ({why}) but only {len(evidence)} of "
+            f"{policy.evidence_windows} independent {_windows(evidence, policy)} do (windows "
+            f"that overlap count once)",
+            state,
+        )
     if request is not None and newest <= request.trigger_day:
         return Decision(
             None,
@@ -233,14 +261,33 @@ def decide(state: PolicyState, last_outcome: RunOutcome | None, policy: PolicyCo
             )
             return Decision(
                 None,
-                f"{newest} breaches ({why}) for {len(streak)} consecutive days, but the last "
-                f"retrain (trigger {state.last_retrain_day}) is {since} of {policy.cooldown_days} "
+                f"{newest} breaches ({why}) in {len(evidence)} independent windows, but the last "
+                f"promoted retrain (trigger {state.last_retrain_day}) is {since} of {policy.cooldown_days} "
                 f"cooldown days ago; the next one may start from {allowed.isoformat()}",
                 state,
             )
+    rejected = state.last_rejected_day
+    if rejected is not None and (state.last_retrain_day or "") < rejected:
+        since = _days_between(rejected, newest)
+        if since < policy.rejection_retry_days:
+            allowed = date.fromisoformat(rejected) + timedelta(days=policy.rejection_retry_days)
+            return Decision(
+                None,
+                f"{newest} breaches ({why}), but the retrain triggered on {rejected} was rejected "
+                f"by the promotion gate {since} day(s) ago (the champion stayed); retrying from "
+                f"{allowed.isoformat()} if the breach persists ({policy.rejection_retry_days}-day "
+                f"back-off after a rejection)",
+                state,
+            )
     new = RetrainRequest(newest, 1)
+    retrying = (
+        f"; retrying: the retrain triggered on {rejected} was rejected by the promotion gate"
+        if rejected is not None and (state.last_retrain_day or "") < rejected
+        else ""
+    )
     return Decision(
         new,
-        f"{len(streak)} consecutive days breach the policy ({streak[0]} to {newest}; {why})",
+        f"{len(evidence)} independent {_windows(evidence, policy)} breach the policy ({why})"
+        f"{retrying}",
         replace(state, last_request=new),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -12,6 +12,7 @@ from leanops_assets.features.schema import DATE_COLUMN, ID_COLUMN, LABEL_COLUMN
 from leanops_assets.training.model import feature_matrix
 
 CHAMPION_ALIAS = "champion"
+PREVIOUS_ALIAS = "previous"  # the champion the current one replaced; scored in shadow for a while
 # Tag the training stage sets on the model's run (or the registry on the version): the data
 # version of the training splits the model learned from (leanops_assets.training.dataset).
 TRAINING_DATA_VERSION_TAG = "leanops.training_data_version"
@@ -50,14 +51,17 @@ class Champion:
     run_id: str | None
     training_data_version: str | None
     model: Any
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def uri(self) -> str:
         return f"models:/{self.name}/{self.version}"
 
 
-def load_champion(tracking_uri: str, registry_uri: str, model_name: str) -> Champion:
-    """Resolve the champion alias once, then load exactly that version from the registry.
+def load_champion(
+    tracking_uri: str, registry_uri: str, model_name: str, alias: str = CHAMPION_ALIAS
+) -> Champion:
+    """Resolve the alias (default: champion) once, then load exactly that version.
 
     Loading by the resolved version (not by the alias a second time) guarantees that the version
     recorded next to the scores is the one that produced them, even if the alias moves meanwhile.
@@ -71,10 +75,10 @@ def load_champion(tracking_uri: str, registry_uri: str, model_name: str) -> Cham
     mlflow.set_registry_uri(registry_uri or tracking_uri)
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri or tracking_uri)
     try:
-        version = client.get_model_version_by_alias(model_name, CHAMPION_ALIAS)
+        version = client.get_model_version_by_alias(model_name, alias)
     except MlflowException as exc:
         raise ChampionNotFoundError(
-            f"registered model {model_name!r} has no {CHAMPION_ALIAS!r} alias in the registry at "
+            f"registered model {model_name!r} has no {alias!r} alias in the registry at "
             f"{registry_uri or tracking_uri}; materialize registered_model first ({exc.message})"
         ) from exc
     training_data_version = version.tags.get(TRAINING_DATA_VERSION_TAG)
@@ -88,6 +92,7 @@ def load_champion(tracking_uri: str, registry_uri: str, model_name: str) -> Cham
         run_id=version.run_id,
         training_data_version=training_data_version,
         model=model,
+        tags=dict(version.tags),
     )
 
 

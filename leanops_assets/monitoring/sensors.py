@@ -6,6 +6,7 @@ from typing import Any
 from dagster import (
     AssetKey,
     AssetRecordsFilter,
+    DagsterEventType,
     DagsterInstance,
     DagsterRunStatus,
     DefaultSensorStatus,
@@ -27,6 +28,7 @@ from leanops_assets.monitoring.policy import (
 from leanops_assets.resources import MonitoringPolicy
 
 DRIFT_REPORT_KEY = AssetKey("drift_report")
+REGISTERED_MODEL_KEY = AssetKey("registered_model")
 RETRAINING_JOB_NAME = "retraining_job"
 SENSOR_NAME = "drift_retraining_sensor"
 RUN_KEY_TAG = "dagster/run_key"
@@ -42,8 +44,9 @@ def policy_config(policy: MonitoringPolicy) -> PolicyConfig:
     return PolicyConfig(
         drift_share_threshold=policy.drift_share_threshold,
         live_auc_floor=policy.live_auc_floor,
-        consecutive_days=policy.consecutive_days,
+        evidence_windows=policy.evidence_windows,
         cooldown_days=policy.cooldown_days,
+        rejection_retry_days=policy.rejection_retry_days,
     )
 
 
@@ -108,10 +111,23 @@ def run_outcome(
         return RunOutcome.NOT_FOUND
     status = runs[0].status
     if status == DagsterRunStatus.SUCCESS:
-        return RunOutcome.SUCCEEDED
+        return registry_decision(instance, runs[0].run_id)
     if status in _FAILED:
         return RunOutcome.FAILED
     return RunOutcome.IN_PROGRESS
+
+
+def registry_decision(instance: DagsterInstance, run_id: str) -> RunOutcome:
+    """REJECTED when the run's registered_model recorded that the gate kept the champion;
+    SUCCEEDED otherwise (promoted, or a job that registers no model)."""
+    for record in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION):
+        materialization = record.asset_materialization
+        if materialization is None or materialization.asset_key != REGISTERED_MODEL_KEY:
+            continue
+        decision = materialization.metadata.get("decision")
+        if decision is not None and decision.value == "rejected":
+            return RunOutcome.REJECTED
+    return RunOutcome.SUCCEEDED
 
 
 def evaluate(
@@ -165,8 +181,9 @@ def build_drift_retraining_sensor(
         name=name,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=DefaultSensorStatus.RUNNING,
-        description="Requests retraining when drift_report breaches the monitoring policy for "
-        "consecutive days, outside the cooldown; one retrain per trigger, failed ones retried.",
+        description="Requests retraining when drift_report breaches the monitoring policy in "
+        "independent (non-overlapping) windows, outside the cooldown; one retrain per trigger, failed ones retried, "
+        "rejected ones retried after a short back-off.",
         **target,
     )
     def drift_retraining_sensor(

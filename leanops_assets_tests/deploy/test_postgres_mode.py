@@ -6,40 +6,28 @@ which reads the connection from DAGSTER_PG_* environment variables: configuratio
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from leanops_assets.settings import REPO_ROOT
+from leanops_assets.storage import Lake
+from leanops_assets_tests import expected_lineage
 
-from .conftest import services
+from .conftest import TRAINING_WINDOW, services
 
 pytestmark = pytest.mark.slow
 
 HERE = Path(__file__).resolve().parent
-REPLAY_DAYS = services.replayed_days(2)
-# What every replayed day must leave in the instance. Extend when the replay covers more stages.
-DAILY_ASSETS = ["raw_flights", "raw_weather", "validated_flights"]
-UNPARTITIONED_ASSETS = ["planes"]
-
-
-def _pg_dsn(env: dict[str, str], db: str) -> str:
-    return (
-        f"host={env['DAGSTER_PG_HOST']} port={env['DAGSTER_PG_PORT']} user={env['DAGSTER_PG_USER']} "
-        f"password={env['DAGSTER_PG_PASSWORD']} dbname={db}"
-    )
-
-
-def _query(env: dict[str, str], db: str, sql: str, *params) -> list[tuple]:
-    import psycopg2
-
-    with psycopg2.connect(_pg_dsn(env, db)) as connection, connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+# Two scored days after the warm-up and the first champion (services.LIFECYCLE_START onwards).
+REPLAY_DAYS = services.replayed_days(2, services.LIFECYCLE_START)
 
 
 @pytest.fixture
@@ -48,7 +36,7 @@ def postgres_dagster_home(tmp_path, postgres, monkeypatch):
     import psycopg2
 
     db = f"dagster_{os.getpid()}_{tmp_path.name}".lower().replace("-", "_")[:60]
-    connection = psycopg2.connect(_pg_dsn(postgres, postgres["DAGSTER_PG_DB"]))
+    connection = psycopg2.connect(services.pg_dsn(postgres, postgres["DAGSTER_PG_DB"]))
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{db}"')
@@ -64,21 +52,20 @@ def postgres_dagster_home(tmp_path, postgres, monkeypatch):
     return env
 
 
-def test_replay_records_runs_materializations_and_checks_in_postgres(postgres_dagster_home):
-    env = postgres_dagster_home
+def test_lifecycle_replay_records_every_asset_check_and_tick_in_postgres(postgres_dagster_home):
+    env = {**postgres_dagster_home, **services.LIFECYCLE_ENV}
     done = subprocess.run(
-        services.replay_argv(len(REPLAY_DAYS)),
+        services.lifecycle_replay_argv(len(REPLAY_DAYS)),
         cwd=REPO_ROOT,
         env={**os.environ, **env},
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1200,
     )
     assert done.returncode == 0, f"replay failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    assert "champion is version 1" in done.stdout, done.stdout[-3000:]
 
     from dagster import AssetKey, DagsterInstance, DagsterRunStatus
-    from dagster._core.events import DagsterEventType
-    from dagster._core.storage.event_log.base import EventRecordsFilter
     from dagster_postgres import (
         PostgresEventLogStorage,
         PostgresRunStorage,
@@ -91,56 +78,106 @@ def test_replay_records_runs_materializations_and_checks_in_postgres(postgres_da
         assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
 
         runs = instance.get_runs()
+        # Every run of the lifecycle (days, warm-up features, first model, sensor) succeeded.
+        assert [(r.job_name, r.status) for r in runs if r.status != DagsterRunStatus.SUCCESS] == []
         daily = [r for r in runs if r.job_name == "daily_pipeline"]
         by_day = {r.tags.get("dagster/partition"): r for r in daily}
         assert set(REPLAY_DAYS) <= set(by_day), sorted(by_day)
         assert all(by_day[d].status == DagsterRunStatus.SUCCESS for d in REPLAY_DAYS), [
             (d, by_day[d].status) for d in REPLAY_DAYS
         ]
+        first_model = [r for r in runs if r.tags.get("leanops/trigger") == "initial model"]
+        assert [(r.job_name, r.status) for r in first_model] == [
+            ("retraining_job", DagsterRunStatus.SUCCESS)
+        ]
 
-        for asset in DAILY_ASSETS:
+        for asset in expected_lineage.daily_assets():
             materialized = instance.get_materialized_partitions(AssetKey(asset))
             assert set(REPLAY_DAYS) <= materialized, (asset, sorted(materialized))
-        for asset in UNPARTITIONED_ASSETS:
+        for asset in expected_lineage.unpartitioned_assets():
             assert instance.get_latest_materialization_event(AssetKey(asset)) is not None, asset
+        champion = instance.get_latest_materialization_event(AssetKey("registered_model"))
+        assert champion.asset_materialization.metadata["decision"].value == "promoted"
 
-        evaluations = instance.get_event_records(
-            EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+        sensor = next(
+            s for s in instance.all_instigator_state() if s.name == "drift_retraining_sensor"
         )
-        checks = {
-            (
-                e.event_log_entry.dagster_event.event_specific_data.asset_key.to_user_string(),
-                e.event_log_entry.dagster_event.event_specific_data.check_name,
-            )
-            for e in evaluations
-        }
-        assert ("validated_flights", "keys_not_null") in checks, checks
-        assert ("validated_flights", "quarantined_share_within_limit") in checks, checks
+        ticks = instance.get_ticks(sensor.instigator_origin_id, sensor.selector_id)
+        assert len(ticks) >= len(REPLAY_DAYS)  # one per scored day
 
-    # The same facts, read straight from PostgreSQL's tables with psql's driver.
+    # The same facts, read straight from PostgreSQL's tables.
     db = env["DAGSTER_PG_DB"]
-    (run_count,) = _query(env, db, "SELECT count(*) FROM runs")[0]
+    (run_count,) = services.pg_query(env, db, "SELECT count(*) FROM runs")[0]
     assert run_count == len(runs)
-    partitions = _query(
+    materialized_assets = services.pg_query(
+        env,
+        db,
+        "SELECT DISTINCT asset_key FROM event_logs WHERE dagster_event_type = %s",
+        "ASSET_MATERIALIZATION",
+    )
+    assert {AssetKey.from_db_string(k).to_user_string() for (k,) in materialized_assets} == set(
+        expected_lineage.ASSETS
+    )
+    scored = services.pg_query(
         env,
         db,
         "SELECT DISTINCT partition FROM event_logs WHERE asset_key = %s AND dagster_event_type = %s",
-        AssetKey("validated_flights").to_string(),
+        AssetKey("drift_report").to_string(),
         "ASSET_MATERIALIZATION",
     )
-    assert set(REPLAY_DAYS) <= {p for (p,) in partitions}
-    (check_rows,) = _query(env, db, "SELECT count(*) FROM asset_check_executions")[0]
-    assert check_rows >= len(REPLAY_DAYS) * 4
+    assert {p for (p,) in scored} == set(REPLAY_DAYS)
+    executions = services.pg_query(
+        env,
+        db,
+        "SELECT asset_key, check_name, partition, run_id, execution_status "
+        "FROM asset_check_executions",
+    )
+    evaluated = {
+        f"{AssetKey.from_db_string(key).to_user_string()}:{name}" for key, name, *_ in executions
+    }
+    assert evaluated == expected_lineage.asset_checks()
+    # Each scored day's run recorded the day's data gates, all passed, in the instance the UI reads.
+    for day in REPLAY_DAYS:
+        gates = {
+            name: status
+            for key, name, partition, run_id, status in executions
+            if run_id == by_day[day].run_id
+            and AssetKey.from_db_string(key) == AssetKey("validated_flights")
+        }
+        assert gates == dict.fromkeys(
+            expected_lineage.ASSETS["validated_flights"].checks, "SUCCEEDED"
+        ), (day, gates)
+    (tick_rows,) = services.pg_query(env, db, "SELECT count(*) FROM job_ticks")[0]
+    assert tick_rows >= len(REPLAY_DAYS)
 
 
-def test_two_workers_tune_one_optuna_study_in_postgres(postgres):
+def _materialize_training_set(lake_root: Path) -> None:
+    from dagster import DagsterInstance, materialize
+
+    from leanops_assets.resources import LakeResource
+    from leanops_assets.training.assets import training_set
+
+    done = materialize(
+        [training_set],
+        resources={"lake": LakeResource(root=str(lake_root))},
+        run_config={"ops": {"training_set": {"config": TRAINING_WINDOW}}},
+        instance=DagsterInstance.ephemeral(),
+    )
+    assert done.success
+
+
+def test_two_workers_run_the_products_study_on_one_postgres_study(postgres, feature_lake_copy):
     import optuna
+
+    from leanops_assets.training.dataset import read_splits
+    from leanops_assets.training.model import build_classifier
+    from leanops_assets.training.tuning import WORKER_ATTR, prepare
 
     url = postgres["LEANOPS_OPTUNA_STORAGE"]
     assert url.startswith("postgresql+psycopg2://")
-    study_name = f"leanops-two-workers-{os.getpid()}"
-    optuna.create_study(study_name=study_name, storage=url, direction="maximize")
-    trials_each = 3
+    _materialize_training_set(feature_lake_copy)
+    trials_each = 4
+    worker_seeds = (13, 14)
     # One thread per worker: two workers on two cores, no OpenMP oversubscription.
     worker_env = {**os.environ, "OMP_NUM_THREADS": "1"}
     workers = [
@@ -148,9 +185,9 @@ def test_two_workers_tune_one_optuna_study_in_postgres(postgres):
             [
                 sys.executable,
                 str(HERE / "optuna_worker.py"),
+                str(feature_lake_copy),
                 url,
-                study_name,
-                worker,
+                str(seed),
                 str(trials_each),
             ],
             cwd=REPO_ROOT,
@@ -159,19 +196,39 @@ def test_two_workers_tune_one_optuna_study_in_postgres(postgres):
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for worker in ("worker-a", "worker-b")
+        for seed in worker_seeds
     ]
+    seeds = {worker.pid: seed for worker, seed in zip(workers, worker_seeds, strict=True)}
+    reports = []
     for worker in workers:
-        output, _ = worker.communicate(timeout=300)
+        output, _ = worker.communicate(timeout=600)
         assert worker.returncode == 0, output[-4000:]
+        line = next(x for x in output.splitlines() if x.startswith("REPORT "))
+        reports.append(json.loads(line.removeprefix("REPORT ")))
+    (name,) = {r["study"] for r in reports}
+    assert name.startswith("leanops_flights_delay-")  # the study tuned_model would resume
 
-    study = optuna.load_study(study_name=study_name, storage=url)
+    study = optuna.load_study(study_name=name, storage=url)
     trials = study.get_trials(deepcopy=False)
-    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    assert len(complete) == 2 * trials_each, [(t.number, t.state) for t in trials]
-    by_worker = {t.user_attrs["worker"] for t in complete}
-    assert by_worker == {"worker-a", "worker-b"}
-    assert len({t.user_attrs["pid"] for t in complete}) == 2
-    # One study, one numbering: the storage handed out each trial number exactly once.
+    assert len(trials) == 2 * trials_each
+    finished = {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED}
+    assert {t.state for t in trials} <= finished, [(t.number, t.state) for t in trials]
+    # Each worker's trials carry its own host:pid, and the storage numbered them once, together.
+    host = socket.gethostname()
+    by_worker = Counter(t.user_attrs[WORKER_ATTR] for t in trials)
+    assert by_worker == {f"{host}:{w.pid}": trials_each for w in workers}
     assert sorted(t.number for t in trials) == list(range(len(trials)))
-    assert 0.5 < study.best_value <= 1.0
+
+    # The best value is the validation ROC AUC of its trial's booster: refit it from scratch
+    # with the same settings and score it on the validation split.
+    from sklearn.metrics import roc_auc_score
+
+    best = study.best_trial
+    splits = read_splits(Lake(feature_lake_copy))
+    data = prepare(splits["train"], splits["validation"])
+    seed = seeds[int(best.user_attrs[WORKER_ATTR].rpartition(":")[2])]
+    model = build_classifier(data.columns, best.params, best.user_attrs["best_iterations"], seed)
+    model.fit(data.x_train, data.y_train)
+    refit = roc_auc_score(data.y_validation, model.predict_proba(data.x_validation)[:, 1])
+    assert study.best_value == pytest.approx(refit, abs=1e-9)
+    assert 0.6 < study.best_value < 0.95

@@ -115,7 +115,7 @@ def test_missing_landing_file_fails_naming_the_expected_file(leanops_home):
 def test_landing_file_dated_outside_the_partitions_fails_a_check(leanops_home):
     day = bundled_day("flights", DAY).head(20)
     _landing(leanops_home, f"flights_{DAY}.csv", day.to_csv(index=False).encode())
-    stray = _landing(leanops_home, "flights_2014-03-01.csv", day.to_csv(index=False).encode())
+    stray = _landing(leanops_home, "flights_2012-03-01.csv", day.to_csv(index=False).encode())
     result = _run([raw_flights], FlightsSourceResource(kind="landing"))
     assert result.success
     (check,) = result.get_asset_check_evaluations()
@@ -139,3 +139,22 @@ def test_synthetic_source_scales_a_real_day_reproducibly(leanops_home):
     assert _materialization(result, "raw_flights").metadata["dagster/row_count"].value > 2 * len(
         real
     )
+
+
+def test_landing_files_that_are_not_read_are_named(leanops_home):
+    day = bundled_day("flights", DAY).head(20)
+    gz = leanops_home / "landing" / "flights" / f"flights_{DAY}.csv.gz"
+    gz.parent.mkdir(parents=True)
+    day.to_csv(gz, index=False, compression="gzip")
+    misnamed = _landing(leanops_home, f"Flights {DAY}.csv", day.to_csv(index=False).encode())
+    result = _run([raw_flights], FlightsSourceResource(kind="landing"))
+    error = result.get_step_failure_events()[0].event_specific_data.error
+    assert f"no landing file for partition {DAY}" in error.message
+    assert str(gz) in error.message and str(misnamed) in error.message
+
+    _landing(leanops_home, f"flights_{DAY}.csv", day.to_csv(index=False).encode())
+    result = _run([raw_flights], FlightsSourceResource(kind="landing"))
+    assert result.success
+    (check,) = result.get_asset_check_evaluations()
+    assert not check.passed
+    assert check.metadata["observed_unread_files"].value == [str(misnamed), str(gz)]

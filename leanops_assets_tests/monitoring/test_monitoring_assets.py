@@ -25,7 +25,7 @@ from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPol
 from leanops_assets.storage import Lake
 from leanops_assets.training.dataset import stored_version
 from leanops_assets.training.model import feature_matrix
-from leanops_assets_tests.monitoring.frames import register_champion
+from leanops_assets_tests.monitoring.frames import register_champion, train_pipeline
 
 MODEL_NAME = "leanops_monitoring_test"
 JULY = [f"2013-07-0{d}" for d in range(1, 8)]
@@ -68,7 +68,7 @@ def test_predictions_drift_report_check_and_sensor(leanops_home, weeks, january_
     write_lake(lake, weeks)
     client = MlflowClient(tracking_uri=registry, registry_uri=registry)
     client.set_model_version_tag(MODEL_NAME, "1", TRAINING_DATA_VERSION_TAG, stored_version(lake))
-    policy = MonitoringPolicy(consecutive_days=1)
+    policy = MonitoringPolicy(evidence_windows=1)
     resources = {
         "lake": LakeResource(),
         "mlflow": MlflowResource(tracking_uri=registry, model_name=MODEL_NAME),
@@ -122,8 +122,8 @@ def test_predictions_drift_report_check_and_sensor(leanops_home, weeks, january_
     assert metadata["window_days"].value == 7
     assert metadata["current_rows"].value == len(weeks["jul_wk1"])
     assert metadata["reference_rows"].value == 5000
-    assert metadata["reference_is_champion_training_data"].value is True
-    assert metadata["champion_version"].value == "1"
+    assert metadata["reference_version"].value == stored_version(lake)
+    assert metadata["champion_version"].value == 1
     assert metadata["live_auc"].value < policy.live_auc_floor
     report = leanops_home / "reports" / "drift" / f"{day}.html"
     assert metadata["report"].value == str(report)
@@ -148,3 +148,106 @@ def test_drift_check_passes_within_threshold():
     assert result.passed is True
     assert result.severity == AssetCheckSeverity.WARN
     assert result.metadata["observed_drift_share"].value == 0.2
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+def test_drift_reference_stays_the_champions_training_data_after_a_rejected_retrain(
+    leanops_home, weeks, january_model, registry
+):
+    """A retrain whose model was rejected leaves its own training set in the lake; drift is still
+    measured against the data the champion learned from, identified by its recorded version."""
+    from mlflow import MlflowClient
+
+    lake = Lake(leanops_home / "lake")
+    write_lake(lake, weeks)
+    january_version = stored_version(lake)
+    client = MlflowClient(tracking_uri=registry, registry_uri=registry)
+    client.set_model_version_tag(MODEL_NAME, "1", TRAINING_DATA_VERSION_TAG, january_version)
+    resources = {
+        "lake": LakeResource(),
+        "mlflow": MlflowResource(tracking_uri=registry, model_name=MODEL_NAME),
+        "monitoring_policy": MonitoringPolicy(),
+    }
+    instance = DagsterInstance.ephemeral()
+    day = JULY[-1]
+    for scored_day in JULY:
+        features = lake.read_partition("features", "flights", scored_day)
+        lake.write_partition(
+            "predictions", "flights", scored_day, score_features(january_model, features, "1")
+        )
+
+    def drift_metadata() -> dict:
+        result = materialize(
+            [drift_report], partition_key=day, resources=resources, instance=instance
+        )
+        return result.asset_materializations_for_node("drift_report")[0].metadata
+
+    before = drift_metadata()
+    assert before["reference_version"].value == january_version
+
+    # The rejected challenger's training set: the July week itself, now the lake's training set.
+    july = weeks["jul_wk1"]
+    july_day = july[DATE_COLUMN].astype(str)
+    for name, frame in {
+        "train": july[july_day <= "2013-07-05"],
+        "validation": july[july_day == "2013-07-06"],
+        "holdout": july[july_day == "2013-07-07"],
+    }.items():
+        lake.write_table("training", name, frame[ALL_COLUMNS].reset_index(drop=True))
+    assert stored_version(lake) != january_version
+
+    after = drift_metadata()
+    assert after["reference_version"].value == january_version
+    assert after["drift_share"].value == before["drift_share"].value
+    assert after["drift_share"].value > 0.4
+
+    # A champion whose training data is nowhere to be found is refused, naming what is missing.
+    client.set_model_version_tag(MODEL_NAME, "1", TRAINING_DATA_VERSION_TAG, "f" * 64)
+    refused = materialize(
+        [drift_report],
+        partition_key=day,
+        resources=resources,
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not refused.success
+    failure = refused.failure_data_for_node("drift_report").error.cause.message
+    assert "ffffffffffff" in failure and "version 1" in failure
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+def test_a_drift_window_is_scored_by_one_model(leanops_home, weeks, january_model, registry):
+    """Six days of the window were served by an earlier champion (one fitted on those very
+    days); the report's live AUC and score drift are the current champion's over the whole week."""
+    from mlflow import MlflowClient
+
+    lake = Lake(leanops_home / "lake")
+    write_lake(lake, weeks)
+    client = MlflowClient(tracking_uri=registry, registry_uri=registry)
+    client.set_model_version_tag(MODEL_NAME, "1", TRAINING_DATA_VERSION_TAG, stored_version(lake))
+    earlier_champion = train_pipeline(weeks["jul_wk1"])
+    for served_day in JULY:
+        model, version = (january_model, "1") if served_day == JULY[-1] else (earlier_champion, "0")
+        features = lake.read_partition("features", "flights", served_day)
+        lake.write_partition(
+            "predictions", "flights", served_day, score_features(model, features, version)
+        )
+    result = materialize(
+        [drift_report],
+        partition_key=JULY[-1],
+        resources={
+            "lake": LakeResource(),
+            "mlflow": MlflowResource(tracking_uri=registry, model_name=MODEL_NAME),
+            "monitoring_policy": MonitoringPolicy(),
+        },
+        instance=DagsterInstance.ephemeral(),
+    )
+    metadata = result.asset_materializations_for_node("drift_report")[0].metadata
+    week = weeks["jul_wk1"]
+    champion_auc = roc_auc_score(
+        week[LABEL_COLUMN], january_model.predict_proba(feature_matrix(week))[:, 1]
+    )
+    assert metadata["live_auc"].value == pytest.approx(champion_auc, abs=1e-9)
+    assert metadata["champion_version"].value == 1
+    assert metadata["served_model_versions"].value == ["0", "1"]
+    assert metadata["rescored_days"].value == JULY[:-1]

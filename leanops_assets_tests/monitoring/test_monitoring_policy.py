@@ -10,12 +10,17 @@ from leanops_assets.monitoring.policy import (
     PolicyState,
     RetrainRequest,
     RunOutcome,
-    breaching_streak,
+    breaching_evidence,
     decide,
 )
 
+# Drift measured on single days (window_days=1): consecutive days are independent evidence.
 POLICY = PolicyConfig(
-    drift_share_threshold=0.3, live_auc_floor=0.65, consecutive_days=2, cooldown_days=7
+    drift_share_threshold=0.3,
+    live_auc_floor=0.65,
+    evidence_windows=2,
+    cooldown_days=7,
+    window_days=1,
 )
 OK = DayStatus(drift_share=0.1, live_auc=0.75)
 DRIFTED = DayStatus(drift_share=0.5, live_auc=0.75)
@@ -45,7 +50,7 @@ def test_a_single_breaching_day_is_not_enough():
     state = PolicyState(days=days("2013-03-01", OK, DRIFTED))
     decision = decide(state, None, POLICY)
     assert decision.request is None
-    assert "1 of 2 consecutive days" in decision.reason
+    assert "1 of 2 independent" in decision.reason
 
 
 def test_consecutive_breaching_days_trigger_a_retrain():
@@ -54,13 +59,13 @@ def test_consecutive_breaching_days_trigger_a_retrain():
     assert decision.request == RetrainRequest("2013-03-03", 1)
     assert decision.request.run_key == "retrain-2013-03-03-1"
     assert decision.state.last_request == decision.request
-    assert "2013-03-02 to 2013-03-03" in decision.reason
+    assert "ending 2013-03-02, 2013-03-03" in decision.reason
 
 
 def test_a_missing_day_breaks_the_streak():
     history = days("2013-03-01", DRIFTED)
     history["2013-03-03"] = DRIFTED
-    assert breaching_streak(history, POLICY) == ["2013-03-03"]
+    assert breaching_evidence(history, POLICY) == ["2013-03-03"]
     assert decide(PolicyState(days=history), None, POLICY).request is None
 
 
@@ -153,6 +158,7 @@ def test_state_json_round_trip():
         days=days("2013-03-01", OK, DayStatus(0.4, None)),
         last_request=RetrainRequest("2013-02-20", 2),
         last_retrain_day="2013-02-01",
+        last_rejected_day="2013-02-10",
     )
     assert PolicyState.from_json(state.to_json()) == state
     assert PolicyState.from_json(None) == PolicyState()
@@ -165,9 +171,24 @@ def test_outcome_of_the_last_request_is_required():
 
 
 def test_policy_config_rejects_nonsense():
-    with pytest.raises(ValueError, match="consecutive_days"):
+    with pytest.raises(ValueError, match="evidence_windows"):
         PolicyConfig(0.3, 0.65, 0, 7)
     with pytest.raises(ValueError, match="cooldown_days"):
         PolicyConfig(0.3, 0.65, 2, -1)
     with pytest.raises(ValueError, match="max_attempts"):
         PolicyConfig(0.3, 0.65, 2, 7, max_attempts=0)
+
+
+def test_overlapping_drift_windows_count_as_one_piece_of_evidence():
+    """Over 7-day windows, seven breaching days in a row share their data: one independent window.
+    The window ending a week after the first is new data: the second piece of evidence."""
+    weekly = PolicyConfig(0.3, 0.65, 2, 7)  # two pieces of evidence, 7-day cooldown
+    state = PolicyState(days=days("2013-03-01", *[DRIFTED] * 7))
+    decision = decide(state, None, weekly)
+    assert decision.request is None
+    assert "1 of 2" in decision.reason
+
+    state = state.with_days(days("2013-03-08", DRIFTED))
+    decision = decide(state, None, weekly)
+    assert decision.request == RetrainRequest("2013-03-08", 1)
+    assert "2013-03-01" in decision.reason and "2013-03-08" in decision.reason

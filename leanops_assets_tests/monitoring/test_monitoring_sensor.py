@@ -29,7 +29,7 @@ from leanops_assets.monitoring.sensors import (
 from leanops_assets.resources import MonitoringPolicy
 
 POLICY = MonitoringPolicy(
-    drift_share_threshold=0.3, live_auc_floor=0.65, consecutive_days=2, cooldown_days=7
+    drift_share_threshold=0.3, live_auc_floor=0.65, evidence_windows=2, cooldown_days=7
 )
 
 
@@ -87,15 +87,15 @@ def test_no_materializations_skip_with_a_reason(instance):
     assert "no drift_report materializations" in result.skip_reason.skip_message
 
 
-def test_drift_on_consecutive_days_requests_one_retrain_and_retries_a_failed_one(instance):
-    report_day(instance, "2013-03-01", 0.1, 0.72)
+def test_drift_in_two_independent_windows_requests_one_retrain_and_retries_a_failed_one(instance):
+    report_day(instance, "2013-02-23", 0.1, 0.72)
     report_day(instance, "2013-03-02", 0.45, 0.70)
     first = tick(instance, None)
     assert run_keys(first) == []
-    assert "1 of 2 consecutive days" in first.skip_reason.skip_message
+    assert "1 of 2 independent" in first.skip_reason.skip_message
 
     # A re-materialization of a day replaces its status: the latest event of a day wins.
-    report_day(instance, "2013-03-01", 0.5, 0.72)
+    report_day(instance, "2013-02-23", 0.5, 0.72)
     second = tick(instance, first.cursor)
     assert run_keys(second) == ["retrain-2013-03-02-1"]
     request = second.run_requests[0]
@@ -116,6 +116,7 @@ def test_drift_on_consecutive_days_requests_one_retrain_and_retries_a_failed_one
 
     # The retry succeeded: the cooldown holds even though drift continues.
     add_run(instance, "retrain-2013-03-02-2", DagsterRunStatus.SUCCESS)
+    report_day(instance, "2013-02-25", 0.6, 0.70)
     report_day(instance, "2013-03-04", 0.6, 0.70)
     fifth = tick(instance, fourth.cursor)
     assert run_keys(fifth) == []
@@ -124,13 +125,13 @@ def test_drift_on_consecutive_days_requests_one_retrain_and_retries_a_failed_one
 
 
 def test_weak_live_auc_alone_triggers(instance):
-    report_day(instance, "2013-05-10", 0.05, 0.60)
+    report_day(instance, "2013-05-04", 0.05, 0.60)
     report_day(instance, "2013-05-11", 0.05, 0.61)
     assert run_keys(tick(instance, None)) == ["retrain-2013-05-11-1"]
 
 
 def test_a_request_whose_run_never_appeared_is_requested_again_with_the_same_key(instance):
-    report_day(instance, "2013-03-01", 0.5, None)
+    report_day(instance, "2013-02-23", 0.5, None)
     report_day(instance, "2013-03-02", 0.5, None)
     first = tick(instance, None)
     again = tick(instance, first.cursor)
@@ -138,12 +139,12 @@ def test_a_request_whose_run_never_appeared_is_requested_again_with_the_same_key
 
 
 def test_cursor_survives_a_restart_and_reads_only_new_events(instance):
-    report_day(instance, "2013-03-01", 0.5, 0.7)
+    report_day(instance, "2013-02-23", 0.5, 0.7)
     first = tick(instance, None)
     after_storage_id, state = parse_cursor(first.cursor)
     assert after_storage_id is not None
-    assert set(state.days) == {"2013-03-01"}
-    assert json.loads(first.cursor)["state"]["days"]["2013-03-01"]["drift_share"] == 0.5
+    assert set(state.days) == {"2013-02-23"}
+    assert json.loads(first.cursor)["state"]["days"]["2013-02-23"]["drift_share"] == 0.5
     assert format_cursor(after_storage_id, state) == first.cursor
 
     # A fresh sensor object (as after a daemon restart) continues from the stored cursor.
@@ -151,7 +152,7 @@ def test_cursor_survives_a_restart_and_reads_only_new_events(instance):
     second = tick(instance, first.cursor)
     assert run_keys(second) == ["retrain-2013-03-02-1"]
     assert parse_cursor(second.cursor)[0] > after_storage_id
-    assert set(parse_cursor(second.cursor)[1].days) == {"2013-03-01", "2013-03-02"}
+    assert set(parse_cursor(second.cursor)[1].days) == {"2013-02-23", "2013-03-02"}
 
 
 @pytest.mark.parametrize("pass_job", [True, False])
@@ -180,3 +181,54 @@ def test_assets_sensor_and_resources_load_together(pass_job):
         AssetCheckKey(drift_key, "drift_within_threshold")
     }
     assert defs.resolve_sensor_def("drift_retraining_sensor").job_name == "retraining_job"
+
+
+def finish_retrain(instance: DagsterInstance, run_key: str, decision: str) -> None:
+    """A retraining run as the daemon tags it, whose registered_model recorded `decision`.
+
+    The asset stands in for the real registered_model (tested in registry/): the sensor reads
+    only the materialization's decision metadata of the run it requested."""
+    from dagster import MaterializeResult, asset, materialize
+
+    @asset(name="registered_model")
+    def stand_in() -> MaterializeResult:
+        return MaterializeResult(metadata={"decision": decision, "decision_reason": "test"})
+
+    tags = {RUN_KEY_TAG: run_key, SENSOR_NAME_TAG: SENSOR_NAME}
+    assert materialize([stand_in], instance=instance, tags=tags).success
+
+
+def test_a_rejected_retrain_is_retried_after_its_back_off_not_the_cooldown(instance):
+    policy = MonitoringPolicy(
+        drift_share_threshold=0.3, live_auc_floor=0.65, evidence_windows=1, cooldown_days=14
+    )
+
+    def tick_with(cursor):
+        context = build_sensor_context(
+            instance=instance, cursor=cursor, resources={"monitoring_policy": policy}
+        )
+        return build_drift_retraining_sensor()(context)
+
+    report_day(instance, "2013-03-01", 0.5, 0.7)
+    first = tick_with(None)
+    assert run_keys(first) == ["retrain-2013-03-01-1"]
+    finish_retrain(instance, "retrain-2013-03-01-1", "rejected")
+
+    # The gate kept the old champion; the drift persists: a short back-off, not the cooldown.
+    report_day(instance, "2013-03-02", 0.5, 0.7)
+    waiting = tick_with(first.cursor)
+    assert run_keys(waiting) == []
+    reason = waiting.skip_reason.skip_message
+    assert "rejected" in reason and "2013-03-04" in reason
+    report_day(instance, "2013-03-03", 0.5, 0.7)
+    report_day(instance, "2013-03-04", 0.5, 0.7)
+    retry = tick_with(waiting.cursor)
+    assert run_keys(retry) == ["retrain-2013-03-04-1"]
+    assert "rejected" in retry.run_requests[0].tags["leanops/drift_trigger_reason"]
+
+    # This one is promoted: now the cooldown holds.
+    finish_retrain(instance, "retrain-2013-03-04-1", "promoted")
+    report_day(instance, "2013-03-08", 0.5, 0.7)
+    cooling = tick_with(retry.cursor)
+    assert run_keys(cooling) == []
+    assert "cooldown" in cooling.skip_reason.skip_message

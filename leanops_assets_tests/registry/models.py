@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from leanops_assets.features.schema import CATEGORICAL_FEATURES, FEATURE_COLUMNS
+from leanops_assets.features.schema import CATEGORICAL_FEATURES, FEATURE_COLUMNS, LABEL_COLUMN
 from leanops_assets.resources import MlflowResource
 from leanops_assets.storage import Lake
 from leanops_assets.training.dataset import read_splits, stored_version
@@ -22,14 +23,34 @@ def log_single_feature_candidate(lake: Lake, feature: str = "carrier") -> ModelC
 def log_fixed_candidate(lake: Lake, features: list[str], label: str) -> ModelCandidate:
     """An untuned model fitted on the training split with only `features`, logged and left as the
     pending candidate, without an Optuna study."""
-    import mlflow
-
     splits = read_splits(lake)
     rows = splits["train"].copy()
     for column in FEATURE_COLUMNS:
         if column not in features:
             rows[column] = None if column in CATEGORICAL_FEATURES else np.nan
     pipeline = fit_pipeline(rows, {"learning_rate": 0.1, "max_leaf_nodes": 8}, 30, seed=0)
+    return log_candidate(lake, pipeline, rows, label)
+
+
+def log_leaky_candidate(lake: Lake, label: str = "leaky") -> ModelCandidate:
+    """A model that looks good on its holdout and is worse live: it was fitted on the holdout
+    (real labels, memorised by a large booster) and on the train and validation days with their
+    labels shuffled, so it learned nothing that carries over to new days. It declares the
+    training set's data version like any candidate: the gate cannot see the leak."""
+    splits = read_splits(lake)
+    seen = pd.concat([splits["train"], splits["validation"]], ignore_index=True)
+    seen[LABEL_COLUMN] = np.random.default_rng(0).permutation(seen[LABEL_COLUMN].to_numpy())
+    rows = pd.concat([seen, splits["holdout"]], ignore_index=True)
+    pipeline = fit_pipeline(rows, {"learning_rate": 0.1, "max_leaf_nodes": 31}, 200, seed=0)
+    return log_candidate(lake, pipeline, rows, label)
+
+
+def log_candidate(lake: Lake, pipeline, rows: pd.DataFrame, label: str) -> ModelCandidate:
+    """Log a fitted pipeline to its own MLflow run, as tuned_model does, and leave it in the lake
+    as the candidate registered_model will pick up."""
+    import mlflow
+
+    splits = read_splits(lake)
     experiment_id = configure_mlflow(MlflowResource())
     version = stored_version(lake)
     with mlflow.start_run(experiment_id=experiment_id, run_name=label) as run:

@@ -7,13 +7,9 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from leanops_assets.registry.assets import registered_model, rollback_champion_job
-from leanops_assets.registry.promotion import (
-    RegistryError,
-    evaluate_gates,
-    rollback_champion,
-    score_probabilities,
-    version_by_alias,
-)
+from leanops_assets.registry.gates import evaluate_gates, score_probabilities
+from leanops_assets.registry.promotion import RegistryError, version_by_alias
+from leanops_assets.registry.rollback import rollback_champion
 from leanops_assets.resources import MlflowResource
 from leanops_assets.training.assets import training_set, tuned_model
 
@@ -175,3 +171,80 @@ def test_better_challenger_is_promoted_and_rollback_restores_previous(
     again = rollback_champion(client, NAME, "2", reason="spike was a data glitch")
     assert (again.from_version, again.to_version) == ("1", "2")
     assert _alias(client, "champion") == "2"
+
+
+def _holdout_auc(candidate, lake) -> float:
+    """The candidate's holdout AUC, measured here with scikit-learn, not by the gate."""
+    import mlflow
+    from sklearn.metrics import roc_auc_score
+
+    from leanops_assets.training.model import feature_matrix
+
+    holdout = lake.read_table("training", "holdout")
+    model = mlflow.sklearn.load_model(candidate.model_uri)
+    return roc_auc_score(holdout["is_late"], model.predict_proba(feature_matrix(holdout))[:, 1])
+
+
+def test_small_drops_do_not_compound_into_a_large_one(feature_lake, registry_resources):
+    """Three models, each a little weaker than the last on the same holdout: each step is within
+    the allowed drop, the two together are not, so the third is rejected."""
+    from leanops_assets.resources import PromotionPolicy
+    from leanops_assets.training.workflow import write_candidate
+    from leanops_assets_tests.registry.models import log_fixed_candidate
+
+    instance = DagsterInstance.ephemeral()
+    materialize(
+        [training_set],
+        resources=registry_resources,
+        run_config={"ops": {"training_set": RUN_CONFIG["ops"]["training_set"]}},
+        instance=instance,
+    )
+    chain = [
+        log_fixed_candidate(feature_lake, ["carrier", "origin", "sched_dep_hour"], label="three"),
+        log_fixed_candidate(feature_lake, ["carrier", "sched_dep_hour"], label="two"),
+        log_fixed_candidate(feature_lake, ["carrier"], label="one"),
+    ]
+    aucs = [_holdout_auc(c, feature_lake) for c in chain]
+    assert aucs[0] > aucs[1] > aucs[2], aucs
+    step = max(aucs[0] - aucs[1], aucs[1] - aucs[2]) + 0.001
+    assert aucs[0] - aucs[2] > step  # the precondition: the steps add up to more than one
+    resources = {
+        **registry_resources,
+        "promotion": PromotionPolicy(auc_floor=0.5, max_auc_drop=step),
+    }
+
+    decisions = []
+    for candidate in chain:
+        write_candidate(feature_lake, candidate)
+        decisions.append(_meta(_register(resources, instance))["decision"])
+    assert decisions == ["promoted", "promoted", "rejected"]
+    assert _alias(_client(), "champion") == "2"
+
+
+def test_a_holdout_from_another_training_set_is_refused(feature_lake, registry_resources):
+    """The candidate learned from one training set; the lake now holds another, whose holdout
+    may hold days the candidate trained on: the gate refuses to score it."""
+    from leanops_assets.features.schema import FEATURE_COLUMNS
+    from leanops_assets_tests.registry.models import log_fixed_candidate
+
+    instance = DagsterInstance.ephemeral()
+
+    def build(window: int) -> None:
+        config = {"window_days": window, "validation_days": 4, "holdout_days": 4}
+        assert materialize(
+            [training_set],
+            resources=registry_resources,
+            run_config={"ops": {"training_set": {"config": config}}},
+            instance=instance,
+        ).success
+
+    build(21)
+    log_fixed_candidate(feature_lake, FEATURE_COLUMNS, label="all")
+    build(14)
+    refused = materialize(
+        [registered_model], resources=registry_resources, instance=instance, raise_on_error=False
+    )
+    assert not refused.success
+    message = refused.failure_data_for_node("registered_model").error.cause.message
+    assert "training data" in message and "tuned_model" in message
+    assert version_by_alias(_client(), NAME, "champion") is None

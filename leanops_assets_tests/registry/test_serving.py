@@ -26,11 +26,11 @@ SERVED_FEATURES = ["carrier", "origin", "dest", "route", "sched_dep_hour", "dist
 def test_champion_serves_predictions_over_http(feature_lake, fixed_candidate, tmp_path):
     import mlflow
 
-    splits, _, _ = build_training_set(feature_lake, WindowSpec(21, None, 4, 4))
+    splits, _, version = build_training_set(feature_lake, WindowSpec(21, None, 4, 4))
     candidate = fixed_candidate(feature_lake, SERVED_FEATURES, "served")
     settings = MlflowResource()
     client = mlflow.MlflowClient(settings.resolved_tracking_uri())
-    report = gate_candidate(client, settings.model_name, candidate, splits["holdout"], 0.5, 0.02)
+    report = gate_candidate(client, settings.model_name, candidate, splits, version, 0.5, 0.02)
     assert report.decision.promoted
 
     rows = splits["holdout"].sample(n=6, random_state=1)

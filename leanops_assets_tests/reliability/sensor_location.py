@@ -21,7 +21,7 @@ defs = Definitions(
     sensors=[build_drift_retraining_sensor(retraining_job, minimum_interval_seconds=1)],
     resources={
         "monitoring_policy": MonitoringPolicy(
-            drift_share_threshold=0.3, live_auc_floor=0.65, consecutive_days=2, cooldown_days=7
+            drift_share_threshold=0.3, live_auc_floor=0.65, evidence_windows=1, cooldown_days=7
         )
     },
 )

@@ -31,7 +31,7 @@ uri, model, day, loops = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 resources = {
     "lake": LakeResource(),
     "mlflow": MlflowResource(tracking_uri=uri, model_name=model),
-    "monitoring_policy": MonitoringPolicy(consecutive_days=1),
+    "monitoring_policy": MonitoringPolicy(evidence_windows=1),
 }
 print("ready", flush=True)
 for _ in range(loops):
@@ -150,7 +150,7 @@ def test_sigkill_during_promotion(leanops_home, feature_lake, child_factory):
 
     from leanops_assets.features.schema import FEATURE_COLUMNS
     from leanops_assets.registry.promotion import gate_candidate
-    from leanops_assets.training.dataset import TRAINING_STAGE
+    from leanops_assets.training.dataset import read_splits, stored_version
 
     assert materialize(
         [training_set],
@@ -162,9 +162,9 @@ def test_sigkill_during_promotion(leanops_home, feature_lake, child_factory):
     uri = settings.resolved_tracking_uri()
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     name = settings.model_name
-    holdout = feature_lake.read_table(TRAINING_STAGE, "holdout")
+    splits, version = read_splits(feature_lake), stored_version(feature_lake)
     weak = models.log_fixed_candidate(feature_lake, ["distance"], label="weak")
-    old = gate_candidate(client, name, weak, holdout, 0.5, 0.02).version
+    old = gate_candidate(client, name, weak, splits, version, 0.5, 0.02).version
     models.log_fixed_candidate(feature_lake, FEATURE_COLUMNS, label="strong")  # pending
 
     seen = set()

@@ -31,7 +31,7 @@ from mlflow import MlflowClient
 from leanops_assets.features.schema import FEATURE_COLUMNS
 from leanops_assets.registry.promotion import gate_candidate
 from leanops_assets.resources import LakeResource, MlflowResource
-from leanops_assets.training.dataset import TRAINING_STAGE
+from leanops_assets.training.dataset import read_splits, stored_version
 from leanops_assets.training.tracking import configure_mlflow
 from leanops_assets.training.workflow import ModelCandidate
 
@@ -39,12 +39,13 @@ candidate = ModelCandidate(**json.loads(sys.argv[1]))
 barrier, out = Path(sys.argv[2]), Path(sys.argv[3])
 settings = MlflowResource()
 configure_mlflow(settings)
-holdout = LakeResource().lake().read_table(TRAINING_STAGE, "holdout")
+lake = LakeResource().lake()
+splits, version = read_splits(lake), stored_version(lake)
 client = MlflowClient()
 Path(str(out) + ".ready").touch()
 while not barrier.exists():
     time.sleep(0.005)
-report = gate_candidate(client, settings.model_name, candidate, holdout, 0.5, 0.02)
+report = gate_candidate(client, settings.model_name, candidate, splits, version, 0.5, 0.02)
 out.write_text(json.dumps({"version": report.version, "auc": report.challenger.auc,
                            "promoted": report.decision.promoted}))
 """

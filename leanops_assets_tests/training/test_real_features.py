@@ -10,29 +10,19 @@ from leanops_assets.registry.assets import registered_model
 from leanops_assets.resources import LakeResource, MlflowResource, PromotionPolicy, TuningResource
 from leanops_assets.training.assets import training_set, tuned_model
 from leanops_assets.training.tracking import mlflow_tracking_resource
+from leanops_assets_tests.training.spark_features import write_spark_features
 
 LOOKBACK_DAYS = 7
 INPUT_DAYS = [d.date().isoformat() for d in pd.date_range("2013-06-01", "2013-06-23")]
-TARGET_DAYS = INPUT_DAYS[LOOKBACK_DAYS:]
 
 
 @pytest.mark.slow
 def test_lifecycle_on_spark_features(spark, leanops_home):
     import mlflow
 
-    from leanops_assets.features.lake_io import materialize_feature_days
-    from leanops_assets.ingestion.sources import bundled_day, bundled_table
     from leanops_assets.storage import Lake
-    from leanops_assets.validation.derived import add_derived_columns
 
-    lake = Lake(leanops_home / "lake")
-    for day in INPUT_DAYS:
-        lake.write_partition(
-            "validated", "flights", day, add_derived_columns(bundled_day("flights", day), day)
-        )
-        lake.write_partition("raw", "weather", day, bundled_day("weather", day))
-    lake.write_table("raw", "planes", bundled_table("planes"))
-    materialize_feature_days(spark, lake, TARGET_DAYS, LOOKBACK_DAYS)
+    write_spark_features(spark, Lake(leanops_home / "lake"), INPUT_DAYS, LOOKBACK_DAYS)
 
     result = materialize(
         [training_set, tuned_model, registered_model],

@@ -97,3 +97,27 @@ def test_training_set_asset_writes_splits_with_stable_version(feature_lake, feat
         {**config, "end_day": days[-2]}, instance
     ).get_asset_materialization_events()[0]
     assert pinned.event_specific_data.materialization.tags["dagster/data_version"] != version
+
+
+def test_rows_without_known_outcomes_are_not_trained_on(feature_lake, feature_days):
+    days = sorted(feature_days)
+    unknown_day, partly = days[-1], days[-2]
+    feature_lake.write_partition(
+        "features", "flights", unknown_day, feature_days[unknown_day].assign(is_late=pd.NA)
+    )
+    half = feature_days[partly].copy()
+    half["is_late"] = half["is_late"].astype("Int64")
+    half.loc[half.index[::2], "is_late"] = pd.NA
+    feature_lake.write_partition("features", "flights", partly, half)
+
+    config = {"window_days": 14, "validation_days": 3, "holdout_days": 3}
+    assert _materialize(config, DagsterInstance.ephemeral()).success
+    splits = read_splits(feature_lake)
+    holdout_days = sorted(
+        pd.to_datetime(splits["holdout"]["flight_date"]).dt.strftime("%Y-%m-%d").unique()
+    )
+    assert holdout_days == days[-4:-1], "the day without outcomes is left out of the window"
+    labelled = len(feature_days[days[-4]]) + len(feature_days[days[-3]]) + len(half) // 2
+    assert len(splits["holdout"]) == labelled
+    for frame in splits.values():
+        assert frame["is_late"].notna().all() and frame["is_late"].dtype == "int64"

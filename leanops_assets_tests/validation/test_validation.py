@@ -188,3 +188,89 @@ def test_validated_partition_is_byte_identical_when_rematerialized(leanops_home)
     first = path.read_bytes()
     _pipeline(DAY, instance, FlightsSourceResource())
     assert path.read_bytes() == first
+
+
+def test_a_bad_day_is_left_out_of_the_next_days_volume_history(leanops_home, real_day):
+    from leanops_assets.storage import Lake
+
+    instance = DagsterInstance.ephemeral()
+    assert _pipeline("2013-02-10", instance, FlightsSourceResource()).success  # 829 flights
+    folder = leanops_home / "landing" / "flights"
+    folder.mkdir(parents=True)
+    real_day.head(30).to_csv(folder / f"flights_{DAY}.csv", index=False)  # a truncated delivery
+    bad = _pipeline(DAY, instance, FlightsSourceResource(kind="landing"))
+    assert not _checks(bad)["daily_volume_within_band"].passed
+    lake = Lake(leanops_home / "lake")
+    assert lake.failed_gates("validated", "flights", DAY) == ["daily_volume_within_band"]
+    assert lake.failed_gates("validated", "flights", "2013-02-10") == []
+
+    # 893 flights: within +-50 % of 829, though not of the average with the bad day (429.5)
+    after = _checks(_pipeline("2013-02-12", instance, FlightsSourceResource()))
+    volume = after["daily_volume_within_band"]
+    assert volume.passed
+    assert volume.metadata["expected"].value == (
+        "414 .. 1244 rows (trailing average 829 over 1 days, +-50%)"
+    )
+
+
+OUTCOMES = ["dep_time", "dep_delay", "arr_time", "arr_delay", "air_time"]
+
+
+def test_a_day_delivered_before_its_outcomes_gets_no_label_until_they_arrive(
+    leanops_home, real_day
+):
+    folder = leanops_home / "landing" / "flights"
+    folder.mkdir(parents=True)
+    real_day.drop(columns=OUTCOMES).to_csv(folder / f"flights_{DAY}.csv", index=False)
+    instance = DagsterInstance.ephemeral()
+    before = _pipeline(DAY, instance, FlightsSourceResource(kind="landing"))
+    assert before.success and all(c.passed for c in _checks(before).values())
+    path = leanops_home / "lake" / "validated" / "flights" / f"date={DAY}" / "part.parquet"
+    validated = pd.read_parquet(path)
+    assert len(validated) == len(real_day) == 929
+    assert validated["is_late"].isna().all(), "no label is invented for flights not yet flown"
+    assert (validated["is_late"] == 1).sum() == 0
+    assert validated[OUTCOMES].isna().all().all()
+
+    real_day.to_csv(folder / f"flights_{DAY}.csv", index=False)  # the outcomes, re-delivered
+    after = _pipeline(DAY, instance, FlightsSourceResource(kind="landing"))
+    assert after.success
+    validated = pd.read_parquet(path)
+    expected = (real_day["arr_delay"].isna() | (real_day["arr_delay"] > 15)).astype(int)
+    assert validated["is_late"].tolist() == expected.tolist()
+
+
+def test_rows_flagged_without_outcomes_are_unknown_even_if_they_carry_values(real_day):
+    frame = real_day.head(6).assign(outcomes_known=["true", "false", "1", "0", "yes", "maybe"])
+    outcome = _validate(frame)
+    assert _reasons(outcome) == {5: "type: outcomes_known is not a boolean"}
+    labels = outcome.validated["is_late"]
+    assert labels.isna().tolist() == [False, True, False, True, False]
+    assert outcome.validated.loc[[1, 3], "arr_delay"].isna().all()
+    assert outcome.schema.ok
+
+
+def test_timestamps_are_typed_and_a_value_that_does_not_parse_is_quarantined(real_day):
+    text = real_day.head(4).astype(str).replace({"nan": "", "None": ""})
+    text.loc[1, "time_hour"] = "2013-02-11 18:00"  # not the contract's %Y-%m-%dT%H:%M:%SZ
+    text.loc[2, "time_hour"] = "2013-02-30T18:00:00Z"  # no such day
+    outcome = _validate(text)
+    assert _reasons(outcome) == {
+        1: "type: time_hour is not timestamp",
+        2: "type: time_hour is not timestamp",
+    }
+    assert outcome.quarantine.set_index("_raw_row").loc[1, "time_hour"] == "2013-02-11 18:00"
+    stamps = outcome.validated["time_hour"]
+    assert str(stamps.dtype) == "datetime64[us, UTC]"
+    assert stamps.tolist() == pd.to_datetime(real_day["time_hour"].iloc[[0, 3]], utc=True).tolist()
+
+
+def test_a_boolean_target_and_an_unknown_missing_value():
+    from leanops_assets.contract_parts import TargetSpec
+    from leanops_assets.validation.derived import target_values
+
+    frame = pd.DataFrame({"churned": [True, False, None], "spend": [3.0, 40.0, None]})
+    boolean = TargetSpec("label", "churned", None, None, "unknown")
+    assert target_values(frame, boolean).tolist() == [1, 0, pd.NA]
+    compared = TargetSpec("label", "spend", ">=", 40.0, "negative")
+    assert target_values(frame, compared).tolist() == [0, 1, 0]

@@ -1,0 +1,108 @@
+"""The daily pipeline's library calls without Dagster: the bare side of the overhead ratio."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from harness import STAGES, spark_session
+
+
+def bare_day(
+    day: str,
+    spark,
+    kind: str = "bundled",
+    scale: int = 1,
+    stage_hook: Callable[[str, float, int], None] | None = None,
+) -> dict[str, int]:
+    """The daily pipeline's library calls, without Dagster, doing what each asset does.
+
+    The champion is loaded by predict and again by drift, as the two assets do. Returns row counts.
+    """
+    from leanops_assets.contract import load_contract
+    from leanops_assets.features.lake_io import materialize_feature_days
+    from leanops_assets.ingestion.sources import bundled_day, scaled_flights_day
+    from leanops_assets.monitoring.assets import PREDICTIONS, current_window, reference_frame
+    from leanops_assets.monitoring.drift import compute_drift, day_timestamp
+    from leanops_assets.monitoring.predict import PREDICTION_SCHEMA, load_champion, score_features
+    from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPolicy
+    from leanops_assets.validation.rules import (
+        quarantine_schema,
+        validate_partition,
+        validated_schema,
+    )
+
+    lake = LakeResource().lake()
+    mlflow = MlflowResource()
+    policy = MonitoringPolicy()
+    contract = load_contract()
+    rows: dict[str, int] = {}
+
+    def champion():
+        uri = mlflow.resolved_tracking_uri()
+        return load_champion(uri, mlflow.registry_uri or uri, mlflow.model_name)
+
+    def ingest() -> int:
+        flights = (
+            scaled_flights_day(day, scale) if kind == "synthetic" else bundled_day("flights", day)
+        )
+        lake.write_partition("raw", "flights", day, flights)
+        lake.write_partition("raw", "weather", day, bundled_day("weather", day))
+        return len(flights)
+
+    def validate() -> int:
+        raw = lake.read_partition("raw", "flights", day)
+        outcome = validate_partition(raw, contract, day)
+        lake.write_partition(
+            "validated", "flights", day, outcome.validated, validated_schema(contract)
+        )
+        lake.write_partition(
+            "quarantine", "flights", day, outcome.quarantine, quarantine_schema(list(raw.columns))
+        )
+        return outcome.raw_rows
+
+    def features() -> int:
+        run = materialize_feature_days(spark, lake, [day])
+        return run.by_day[day].num_rows
+
+    def predict() -> int:
+        frame = lake.read_partition("features", "flights", day)
+        model = champion()
+        log = score_features(model.model, frame, model.version)
+        lake.write_partition(*PREDICTIONS, day, log, schema=PREDICTION_SCHEMA)
+        return len(log)
+
+    def drift() -> int:
+        current, _ = current_window(lake, day)
+        model = champion()
+        reference, _ = reference_frame(lake, model)
+        outcome = compute_drift(
+            current, reference, policy.drift_share_threshold, timestamp=day_timestamp(day)
+        )
+        outcome.save_html(policy.resolved_reports_dir() / "drift" / f"{day}.html")
+        return outcome.current_rows
+
+    for name, fn in zip(STAGES, (ingest, validate, features, predict, drift), strict=True):
+        started = time.perf_counter()
+        rows[name] = fn()
+        if stage_hook:
+            stage_hook(name, time.perf_counter() - started, rows[name])
+    return rows
+
+
+def bare_warmup(days: list[str]) -> None:
+    """Quick mode: the warm-up's library calls without Dagster (land, validate, one features run)."""
+    from leanops_assets.contract import load_contract
+    from leanops_assets.features.lake_io import materialize_feature_days
+    from leanops_assets.ingestion.sources import bundled_day
+    from leanops_assets.resources import LakeResource
+    from leanops_assets.validation.rules import validate_partition, validated_schema
+
+    lake, contract = LakeResource().lake(), load_contract()
+    for day in days:
+        lake.write_partition("raw", "weather", day, bundled_day("weather", day))
+        outcome = validate_partition(bundled_day("flights", day), contract, day)
+        lake.write_partition(
+            "validated", "flights", day, outcome.validated, validated_schema(contract)
+        )
+    materialize_feature_days(spark_session(), lake, days)
