@@ -95,7 +95,8 @@ def running(values: dict[str, str], work: Path):
     names = _order(merged["services"])
     volumes = [f"{PROJECT}_{v}" for v in merged.get("volumes", {})]
     try:
-        for volume in volumes:
+        for volume in volumes:  # a fresh stack: nothing left from an interrupted run
+            podman("volume", "rm", "--force", volume, check=False)
             podman("volume", "create", volume)
         for name in names:
             podman(*run_args(name, merged["services"][name]))
