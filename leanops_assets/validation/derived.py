@@ -56,5 +56,7 @@ def add_derived_columns(
     out[contract.partition_column] = date.fromisoformat(day)
     out[contract.entity_id] = entity_ids(out, contract.entity)
     known = pd.Series(True, index=out.index) if outcomes_known is None else outcomes_known
-    out[contract.target_name] = target_values(out, contract.target).where(known.to_numpy(), pd.NA)
+    label = target_values(out, contract.target).where(known.to_numpy(), pd.NA)
+    # plain integers when every outcome is known; nullable only when some are not
+    out[contract.target_name] = label.astype("int64") if label.notna().all() else label
     return out
