@@ -23,13 +23,13 @@ import resource
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from policy_data import ModelBank, build_lake, day_range, tuned_params  # noqa: E402
+from policy_data import ModelBank, build_lake, day_range, shift_day, tuned_params  # noqa: E402
 from policy_loop import default_monitoring  # noqa: E402
 from policy_report import summarize, write_markdown, write_plot  # noqa: E402
 from policy_sim import Policy, PolicyRun, replay  # noqa: E402
@@ -48,22 +48,30 @@ class Plan:
     window_days: int
     tuning_trials: int
     tune: bool
+    judge_until: str | None = None  # default: last_day
 
 
 FULL = Plan("full", "2013-01-01", "2013-03-01", "2013-12-31", "2013-06-30", 60, 3, True)
 QUICK = Plan("quick", "2013-01-01", "2013-01-28", "2013-02-07", "2013-02-02", 21, 1, False)
 
 
-def drift_policy(name: str, threshold: float, consecutive: int, cooldown: int, **extra) -> Policy:
+def partial(plan: Plan, until: str) -> Plan:
+    """The plan judged to `until` only (the lake still holds the plan's whole span)."""
+    span = day_range(shift_day(plan.first_model_end, 1), until)
+    return replace(plan, mode=f"{plan.mode} to {until}", judge_until=until,
+                   h1_last=span[len(span) // 2 - 1], tune=False)  # fmt: skip
+
+
+def drift_policy(name: str, threshold: float, evidence: int, cooldown: int, **extra) -> Policy:
     floor = float(default_monitoring()["live_auc_floor"])
     return Policy(name, "drift", drift_threshold=threshold, auc_floor=floor,
-                  consecutive=consecutive, cooldown=cooldown, **extra)  # fmt: skip
+                  evidence=evidence, cooldown=cooldown, **extra)  # fmt: skip
 
 
 def default_drift_policy() -> Policy:
     d = default_monitoring()
     return drift_policy(
-        "drift (default)", d["drift_share_threshold"], d["consecutive_days"], d["cooldown_days"]
+        "drift (default)", d["drift_share_threshold"], d["evidence_windows"], d["cooldown_days"]
     )
 
 
@@ -76,9 +84,10 @@ def calendar_policies(quick: bool) -> list[Policy]:
     ]
 
 
-# (threshold, consecutive days, cooldown days); the default (0.4, 3, 14) is a candidate too.
-DRIFT_GRID = [(0.2, 3, 7), (0.3, 3, 7), (0.3, 1, 7)]
-PERFORMANCE_GRID = [(0.0, 3, 7), (0.02, 3, 7), (0.04, 3, 7), (0.02, 1, 7), (0.04, 1, 14)]
+# (threshold, evidence windows, cooldown days); the default (0.4, 2, 14) is a candidate too.
+DRIFT_GRID = [(0.2, 2, 7), (0.3, 2, 7), (0.3, 1, 7)]
+# (AUC margin under the champion's holdout AUC, evidence windows, cooldown days)
+PERFORMANCE_GRID = [(0.0, 2, 7), (0.02, 2, 7), (0.04, 2, 7), (0.02, 1, 7), (0.04, 1, 14)]
 
 
 def pick(runs: list[PolicyRun], h1: set[str], daily_h1: int) -> PolicyRun:
@@ -103,7 +112,7 @@ def tune(
         replay(
             bank,
             Policy(
-                f"performance {m}/{c}/{cd}", "performance", auc_margin=m, consecutive=c, cooldown=cd
+                f"performance {m}/{c}/{cd}", "performance", auc_margin=m, evidence=c, cooldown=cd
             ),
             h1_days,
             plan.first_model_end,
@@ -113,12 +122,12 @@ def tune(
     best_drift, best_perf = pick(drift_runs, h1, daily_h1), pick(perf_runs, h1, daily_h1)
     d, p = best_drift.policy, best_perf.policy
     tuned = [
-        drift_policy("drift (tuned on H1)", d.drift_threshold, d.consecutive, d.cooldown),
+        drift_policy("drift (tuned on H1)", d.drift_threshold, d.evidence, d.cooldown),
         Policy(
             "performance (tuned on H1)",
             "performance",
             auc_margin=p.auc_margin,
-            consecutive=p.consecutive,
+            evidence=p.evidence,
             cooldown=p.cooldown,
         ),  # fmt: skip
         Policy(
@@ -126,7 +135,7 @@ def tune(
             "hybrid",
             drift_threshold=d.drift_threshold,
             auc_margin=p.auc_margin,
-            consecutive=d.consecutive,
+            evidence=d.evidence,
             cooldown=d.cooldown,
         ),  # fmt: skip
     ]
@@ -154,8 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a short span, four policies")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--home", type=Path, default=None, help="reuse this lake (else a temp dir)")
+    parser.add_argument(
+        "--until",
+        default=None,
+        help="judge only to this day, halves split in the middle, no tuning",
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    if args.until:
+        plan = partial(plan, args.until)
     started = time.perf_counter()
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="leanops-policy-bench-") as tmp:
@@ -168,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_at_end": os.getloadavg(),
         "python": platform.python_version(),
     }
-    report["command"] = "benchmarks/policies.py" + (" --quick" if args.quick else "")
+    report["command"] = " ".join(["benchmarks/policies.py", *(argv or sys.argv[1:])])
     report["seconds"]["total"] = time.perf_counter() - started
     # CPU time of this process (the Spark JVM excluded): what an unshared machine would wait for
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -193,15 +209,18 @@ def run(plan: Plan, home: Path, started: float) -> dict:
     )
     bank = ModelBank(features, plan.window_days, params={}, iterations=0)
     tuning_started = time.perf_counter()
+    journal = home / "optuna" / "policy_bench.log"
+    journal.unlink(missing_ok=True)  # a fresh study each run: same seed, same trials, same params
     bank.params, bank.iterations = tuned_params(
-        bank, plan.first_model_end, plan.tuning_trials, home / "optuna" / "journal.log"
+        bank, plan.first_model_end, plan.tuning_trials, journal
     )
     study_seconds = time.perf_counter() - tuning_started
-    days = [d for d in built.days if plan.first_model_end < d <= plan.last_day]
+    until = plan.judge_until or plan.last_day
+    days = [d for d in built.days if plan.first_model_end < d <= until]
     h1_days = [d for d in days if d <= plan.h1_last]
 
     runs = []
-    for policy in [*calendar_policies(plan.mode == "quick"), default_drift_policy()]:
+    for policy in [*calendar_policies(plan.mode.startswith("quick")), default_drift_policy()]:
         runs.append(replay(bank, policy, days, plan.first_model_end))
         print(f"{policy.name}: {len(runs[-1].retrain_days)} retrains "
               f"({time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
@@ -210,8 +229,8 @@ def run(plan: Plan, home: Path, started: float) -> dict:
         daily_h1 = runs[1].retrains_in(set(h1_days))
         tuning = tune(bank, plan, h1_days, runs[-1], daily_h1)
         extra = [*tuning["policies"], drift_policy(
-            "drift (default), rejection retries", *(default_monitoring()[k] for k in (
-                "drift_share_threshold", "consecutive_days", "cooldown_days")), retry_rejected=True)]  # fmt: skip
+            "drift (default), a rejection cools down (old rule)", *(default_monitoring()[k] for k in (
+                "drift_share_threshold", "evidence_windows", "cooldown_days")), rejection_cools_down=True)]  # fmt: skip
         matched = matched_interval(runs, days)
         for policy in [*extra, *([matched] if matched else [])]:
             runs.append(replay(bank, policy, days, plan.first_model_end))

@@ -84,17 +84,19 @@ def land_and_validate(lake: Any, days: list[str]) -> tuple[list[str], dict[str, 
             contract.quarantine_max_share,
             contract.volume_band,
         )
+        # As validated_flights does: the verdict is written with the rows, and a day that
+        # failed a gate is skipped by every reader (and left out of the benchmark's days).
+        failed = [check.check_name for check in checks if not check.passed]
+        lake.write_partition(
+            "validated", "flights", day, outcome.validated, validated_schema(contract), failed
+        )
         lake.write_partition(
             "quarantine", "flights", day, outcome.quarantine, quarantine_schema(list(raw.columns))
         )
-        failed = [check.check_name for check in checks if not check.passed]
         if failed:
             rejected[day] = failed
-            continue
-        lake.write_partition(
-            "validated", "flights", day, outcome.validated, validated_schema(contract)
-        )
-        passed.append(day)
+        else:
+            passed.append(day)
     return passed, rejected
 
 
@@ -184,11 +186,12 @@ class ModelBank:
             return self.models[end_day]
         from leanops_assets.monitoring.drift import reference_sample
         from leanops_assets.monitoring.predict import SCORE_COLUMN, positive_scores
-        from leanops_assets.registry.promotion import score_probabilities
+        from leanops_assets.monitoring.reference import REFERENCE_SPLITS
+        from leanops_assets.registry.gates import score_probabilities
         from leanops_assets.training.model import fit_pipeline, predict_late_probability
 
         splits, days = self.splits(end_day)
-        fit_rows = pd.concat([splits["train"], splits["validation"]], ignore_index=True)
+        fit_rows = pd.concat([splits[name] for name in REFERENCE_SPLITS], ignore_index=True)
         started = time.perf_counter()
         pipeline = fit_pipeline(fit_rows, self.params, self.iterations, self.seed)
         fit_seconds = time.perf_counter() - started
@@ -213,7 +216,7 @@ class ModelBank:
 
     def auc_on(self, model: Model, days: list[str]) -> float:
         """ROC AUC of the model on the flights of `days` (their outcomes known)."""
-        from leanops_assets.registry.promotion import score_probabilities
+        from leanops_assets.registry.gates import score_probabilities
 
         truth = np.concatenate([self.by_day[d][LABEL_COLUMN].to_numpy("int64") for d in days])
         scores = np.concatenate([self.day_scores(model, d) for d in days])

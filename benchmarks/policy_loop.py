@@ -1,16 +1,17 @@
 """The adapter: the benchmark's only coupling to the loop's decision code.
 
 The drift retraining sensor's logic (monitoring/policy.py: PolicyConfig, DayStatus, PolicyState,
-decide) and the promotion gate (registry/promotion.py: evaluate_gates, with the PromotionPolicy
-defaults of resources.py) are called here and nowhere else in benchmarks/policy_*.py, so a change
+RunOutcome, decide) and the promotion gate (registry/gates.py: evaluate_gates and lineage_drop,
+with the PromotionPolicy defaults of resources.py) are called here and nowhere else in benchmarks/policy_*.py, so a change
 to their signatures or meaning is absorbed in this one file.
 
 How the simulation maps onto them:
 - one decide() call per replayed day D, once D's outcomes have arrived (at the start of D + 1),
   with D's status added to the state, as one sensor tick after drift_report of D;
-- a requested retrain runs at once; its run "succeeded" whether or not the gate promoted its
-  model (today's sensor cannot tell the two apart), unless the policy retries rejections, where
-  a rejected retrain is reported as a failed run so that decide() retries it;
+- a requested retrain runs at once; its outcome is SUCCEEDED when the gate promoted its model
+  and REJECTED when it kept the champion (the sensor reads registered_model's decision), unless
+  the policy keeps the old rule, where a rejection counts as a success and starts the cooldown;
+- the gate carries the champion lineage's AUC drop, so drops cannot compound past max_auc_drop;
 - after a promotion the day statuses are dropped: only days judged against the new champion
   count toward its next trigger (one model per window).
 """
@@ -26,7 +27,7 @@ from leanops_assets.monitoring.policy import (
     RunOutcome,
     decide,
 )
-from leanops_assets.registry.promotion import evaluate_gates
+from leanops_assets.registry.gates import evaluate_gates, lineage_drop
 from leanops_assets.resources import MonitoringPolicy, PromotionPolicy
 
 # A drift share is at most 1 and a day breaches above the threshold: 1.0 never breaches.
@@ -39,29 +40,31 @@ def default_monitoring() -> dict[str, float | int]:
     return {
         "drift_share_threshold": policy.drift_share_threshold,
         "live_auc_floor": policy.live_auc_floor,
-        "consecutive_days": policy.consecutive_days,
+        "evidence_windows": policy.evidence_windows,
         "cooldown_days": policy.cooldown_days,
+        "rejection_retry_days": policy.rejection_retry_days,
     }
 
 
 def policy_config(
-    drift_share_threshold: float, live_auc_floor: float, consecutive_days: int, cooldown_days: int
+    drift_share_threshold: float, live_auc_floor: float, evidence_windows: int, cooldown_days: int
 ) -> PolicyConfig:
     return PolicyConfig(
         drift_share_threshold=drift_share_threshold,
         live_auc_floor=live_auc_floor,
-        consecutive_days=consecutive_days,
+        evidence_windows=evidence_windows,
         cooldown_days=cooldown_days,
+        rejection_retry_days=MonitoringPolicy().rejection_retry_days,
     )
 
 
 class Trigger:
     """The sensor's state across days for one policy: add a day, ask whether to retrain."""
 
-    def __init__(self, retry_rejected: bool = False) -> None:
+    def __init__(self, rejection_cools_down: bool = False) -> None:
         self.state = PolicyState()
         self.outcome: RunOutcome | None = None
-        self.retry_rejected = retry_rejected
+        self.rejection_cools_down = rejection_cools_down
 
     def tick(
         self, day: str, drift_share: float, live_auc: float | None, config: PolicyConfig
@@ -74,17 +77,25 @@ class Trigger:
 
     def retrained(self, promoted: bool) -> None:
         """The requested retrain finished; its model was promoted or rejected by the gate."""
-        rejected_as_failure = self.retry_rejected and not promoted
-        self.outcome = RunOutcome.FAILED if rejected_as_failure else RunOutcome.SUCCEEDED
+        success = promoted or self.rejection_cools_down
+        self.outcome = RunOutcome.SUCCEEDED if success else RunOutcome.REJECTED
         if promoted:
             self.state = replace(self.state, days={})
 
 
-def gate(candidate_auc: float, champion_auc: float) -> tuple[bool, str]:
-    """The promotion gate with the product's defaults: (promoted?, why)."""
+def gate(
+    candidate_auc: float, champion_auc: float, champion_drop: float
+) -> tuple[bool, str, float]:
+    """The promotion gate with the product's defaults: (promoted?, why, the lineage's AUC drop
+    if the candidate is promoted)."""
     promotion = PromotionPolicy()
     gates = evaluate_gates(
-        candidate_auc, champion_auc, promotion.resolved_auc_floor(), promotion.max_auc_drop
+        candidate_auc,
+        champion_auc,
+        promotion.resolved_auc_floor(),
+        promotion.max_auc_drop,
+        champion_drop,
     )
     failed = [g for g in gates if not g.passed]
-    return not failed, "; ".join(g.message for g in (failed or gates))
+    drop = lineage_drop(champion_drop, champion_auc, candidate_auc)
+    return not failed, "; ".join(g.message for g in (failed or gates)), drop

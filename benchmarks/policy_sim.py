@@ -34,9 +34,9 @@ class Policy:
     drift_threshold: float = NO_DRIFT_TRIGGER
     auc_floor: float = 0.0
     auc_margin: float | None = None
-    consecutive: int = 3
+    evidence: int = 2
     cooldown: int = 14
-    retry_rejected: bool = False
+    rejection_cools_down: bool = False
 
     def describe(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -99,7 +99,8 @@ def wants_retrain(policy: Policy, index: int) -> bool:
 def replay(bank: ModelBank, policy: Policy, days: list[str], first_model_end: str) -> PolicyRun:
     champion = bank.model(first_model_end)
     run = PolicyRun(policy, days, [], [])
-    trigger = Trigger(policy.retry_rejected)
+    trigger = Trigger(policy.rejection_cools_down)
+    lineage_drop = 0.0
     for index, day in enumerate(days):
         run.live_auc.append(bank.auc_on(champion, [day]))
         run.served_by.append(champion.end_day)
@@ -111,7 +112,7 @@ def replay(bank: ModelBank, policy: Policy, days: list[str], first_model_end: st
             config = policy_config(
                 policy.drift_threshold,
                 _floor(policy, champion),
-                policy.consecutive,
+                policy.evidence,
                 policy.cooldown,
             )
             retrain, reason = trigger.tick(day, share, live_auc, config)
@@ -122,10 +123,12 @@ def replay(bank: ModelBank, policy: Policy, days: list[str], first_model_end: st
         candidate = bank.model(day)
         run.retrain_days.append(day)
         run.train_seconds += candidate.fit_seconds
-        promoted, why = gate(candidate.holdout_auc, bank.auc_on(champion, candidate.holdout_days))
+        promoted, why, drop = gate(
+            candidate.holdout_auc, bank.auc_on(champion, candidate.holdout_days), lineage_drop
+        )
         trigger.retrained(promoted)
         if promoted:
-            champion = candidate
+            champion, lineage_drop = candidate, drop
             run.promotions.append(day)
         else:
             run.rejections[day] = why

@@ -1,4 +1,7 @@
-"""The dataset contract: one YAML file per dataset, loaded and checked before anything runs."""
+"""The dataset contract: datasets/<name>/contract.yaml, loaded and checked before anything runs.
+
+Reference tables (datasets/<name>/<table>.yaml) have contracts of their own: columns and keys.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +13,30 @@ from typing import Any
 
 import yaml
 
-CONTRACTS_DIR = Path(__file__).parent / "contracts"
-COLUMN_TYPES = {"int", "float", "string"}
+from leanops_assets.contract_parts import (
+    COLUMN_TYPES,
+    ColumnSpec,
+    ContractError,
+    EntityIdSpec,
+    TargetSpec,
+    parse_column,
+    parse_entity_id,
+    parse_target,
+    require,
+)
 
-
-class ContractError(ValueError):
-    """A contract that is malformed; the message names the file and the field."""
+DATASETS_DIR = Path(__file__).parent / "datasets"
+__all__ = ["COLUMN_TYPES", "ColumnSpec", "Contract", "ContractError", "ReferenceContract"]
 
 
 @dataclass(frozen=True)
-class ColumnSpec:
+class ReferenceContract:
+    """A table the features join: its columns, and the keys it is joined on."""
+
     name: str
-    type: str
-    nullable: bool
-    min: float | None = None
-    max: float | None = None
-    allowed: tuple[str, ...] | None = None
+    source_path: Path
+    join_keys: tuple[str, ...]
+    columns: dict[str, ColumnSpec]
 
 
 @dataclass(frozen=True)
@@ -36,12 +47,11 @@ class Contract:
     partition_start: date
     partition_end: date | None  # None: open-ended, the partitions extend to today
     keys: tuple[str, ...]
-    entity_id: str
+    entity: EntityIdSpec
     categorical: tuple[str, ...]
-    target_name: str
-    target_source_column: str
-    target_threshold_minutes: float
-    post_event_columns: tuple[str, ...]
+    target: TargetSpec
+    prediction_time_column: str  # what is known when a row is scored: its columns but these
+    post_event_columns: tuple[str, ...]  # known only after the prediction time: never features
     # Columns that arrive after the event, possibly in a later delivery; absent: not yet known.
     outcome_columns: tuple[str, ...]
     outcomes_known_column: str | None  # optional delivered flag: false = row's outcomes unknown
@@ -49,109 +59,58 @@ class Contract:
     volume_band: float
     quarantine_max_share: float
     columns: dict[str, ColumnSpec] = field(default_factory=dict)
+    references: dict[str, ReferenceContract] = field(default_factory=dict)
 
     @property
     def source_keys(self) -> tuple[str, ...]:
         """Key columns present in the raw data (the partition column is derived)."""
         return tuple(k for k in self.keys if k != self.partition_column)
 
+    @property
+    def entity_id(self) -> str:
+        return self.entity.name
 
-def _require(raw: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:
-    if key not in raw:
-        raise ContractError(f"{where}: missing required field '{key}'")
-    value = raw[key]
-    if not isinstance(value, kind):
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ContractError(
-            f"{where}.{key}: expected {names}, got {type(value).__name__} {value!r}"
-        )
-    return value
+    @property
+    def target_name(self) -> str:
+        return self.target.name
 
 
-def _column(name: str, raw: Any, where: str) -> ColumnSpec:
-    where = f"{where}.columns.{name}"
-    if not isinstance(raw, dict):
-        raise ContractError(f"{where}: expected a mapping with type and nullable")
-    unknown = set(raw) - {"type", "nullable", "min", "max", "allowed"}
-    if unknown:
-        raise ContractError(f"{where}: unknown field(s) {sorted(unknown)}")
-    col_type = _require(raw, "type", where, str)
-    if col_type not in COLUMN_TYPES:
-        raise ContractError(f"{where}.type: {col_type!r} is not one of {sorted(COLUMN_TYPES)}")
-    nullable = _require(raw, "nullable", where, bool)
-    low, high, allowed = raw.get("min"), raw.get("max"), raw.get("allowed")
-    for bound_name, bound in (("min", low), ("max", high)):
-        if bound is not None and (col_type == "string" or not isinstance(bound, int | float)):
-            raise ContractError(
-                f"{where}.{bound_name}: a numeric bound needs a numeric column, got {bound!r}"
-            )
-    if low is not None and high is not None and low > high:
-        raise ContractError(f"{where}: min {low} is greater than max {high}")
-    if allowed is not None:
-        if not isinstance(allowed, list) or not allowed:
-            raise ContractError(f"{where}.allowed: expected a non-empty list of values")
-        allowed = tuple(str(v) for v in allowed)
-    return ColumnSpec(name, col_type, nullable, low, high, allowed)
+def _columns(raw: dict[str, Any], where: str) -> dict[str, ColumnSpec]:
+    raw_columns = require(raw, "columns", where, dict)
+    return {col: parse_column(col, spec, where) for col, spec in raw_columns.items()}
 
 
-def parse_contract(raw: Any, source_path: Path) -> Contract:
-    where = source_path.name
-    if not isinstance(raw, dict):
-        raise ContractError(f"{where}: the contract must be a YAML mapping")
-    name = _require(raw, "name", where, str)
-    partition = _require(raw, "partition", where, dict)
-    target = _require(raw, "target", where, dict)
-    volume = _require(raw, "volume", where, dict)
-    quarantine = _require(raw, "quarantine", where, dict)
-    raw_columns = _require(raw, "columns", where, dict)
-    columns = {col: _column(col, spec, where) for col, spec in raw_columns.items()}
-
+def _partition(raw: dict[str, Any], where: str) -> tuple[str, date, date | None]:
+    partition = require(raw, "partition", where, dict)
     unknown = set(partition) - {"column", "start", "end"}
     if unknown:
         raise ContractError(f"{where}.partition: unknown field(s) {sorted(unknown)}")
     try:
-        start = date.fromisoformat(str(_require(partition, "start", f"{where}.partition", str)))
+        start = date.fromisoformat(str(require(partition, "start", f"{where}.partition", str)))
         end = partition.get("end")
         end = None if end is None else date.fromisoformat(str(end))
     except ValueError as exc:
         raise ContractError(f"{where}.partition: start and end must be YYYY-MM-DD ({exc})") from exc
     if end is not None and start > end:
         raise ContractError(f"{where}.partition: start {start} is after end {end}")
+    return require(partition, "column", f"{where}.partition", str), start, end
 
-    partition_column = _require(partition, "column", f"{where}.partition", str)
-    keys = tuple(_require(raw, "keys", where, list))
-    for key in keys:
-        if key != partition_column and key not in columns:
-            raise ContractError(f"{where}.keys: '{key}' is not a declared column")
-        if key in columns and columns[key].nullable:
-            raise ContractError(f"{where}.keys: key column '{key}' must not be nullable")
-    for list_field in ("categorical", "post_event_columns"):
-        for col in _require(raw, list_field, where, list):
-            if col not in columns:
-                raise ContractError(f"{where}.{list_field}: '{col}' is not a declared column")
 
-    source_column = _require(target, "source_column", f"{where}.target", str)
-    if source_column not in columns:
-        raise ContractError(
-            f"{where}.target.source_column: '{source_column}' is not a declared column"
-        )
-    if source_column not in raw["post_event_columns"]:
-        raise ContractError(
-            f"{where}.post_event_columns: the target's source column '{source_column}' must be listed "
-            f"(it is known only after the fact)"
-        )
-    outcomes = _require(raw, "outcomes", where, dict)
-    outcome_columns = tuple(_require(outcomes, "columns", f"{where}.outcomes", list))
+def _outcomes(
+    raw: dict[str, Any], columns: dict[str, ColumnSpec], target: TargetSpec, where: str
+) -> tuple[tuple[str, ...], str | None]:
+    outcomes = require(raw, "outcomes", where, dict)
+    outcome_columns = tuple(require(outcomes, "columns", f"{where}.outcomes", list))
     for col in outcome_columns:
         if col not in columns or not columns[col].nullable:
             raise ContractError(
                 f"{where}.outcomes.columns: '{col}' must be a declared nullable column (a row "
                 f"delivered before its outcome has none)"
             )
-    if source_column not in outcome_columns:
+    if target.column not in outcome_columns:
         raise ContractError(
-            f"{where}.outcomes.columns: the target's source column '{source_column}' must be "
-            f"listed (the target is unknown until it arrives)"
+            f"{where}.outcomes.columns: the target's column '{target.column}' must be listed "
+            f"(the target is unknown until it arrives)"
         )
     known_column = outcomes.get("known_column")
     if known_column is not None and (not isinstance(known_column, str) or known_column in columns):
@@ -159,13 +118,64 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
             f"{where}.outcomes.known_column: {known_column!r} must name a flag column that is "
             f"not one of the data columns"
         )
-    max_share = _require(quarantine, "max_share", f"{where}.quarantine", int | float)
+    return outcome_columns, known_column
+
+
+def _prediction_time(raw: dict[str, Any], columns: dict[str, ColumnSpec], where: str) -> str:
+    spec = require(raw, "prediction_time", where, dict)
+    column = require(spec, "column", f"{where}.prediction_time", str)
+    if column not in columns or columns[column].type not in ("date", "timestamp"):
+        raise ContractError(
+            f"{where}.prediction_time.column: '{column}' must be a declared date or timestamp column"
+        )
+    if column in raw.get("post_event_columns", []):
+        raise ContractError(f"{where}.prediction_time.column: '{column}' is a post-event column")
+    return column
+
+
+def _where(source_path: Path) -> str:
+    return f"{source_path.parent.name}/{source_path.name}"
+
+
+def parse_contract(raw: Any, source_path: Path) -> Contract:
+    where = _where(source_path)
+    if not isinstance(raw, dict):
+        raise ContractError(f"{where}: the contract must be a YAML mapping")
+    name = require(raw, "name", where, str)
+    volume = require(raw, "volume", where, dict)
+    quarantine = require(raw, "quarantine", where, dict)
+    columns = _columns(raw, where)
+    partition_column, start, end = _partition(raw, where)
+
+    keys = tuple(require(raw, "keys", where, list))
+    for key in keys:
+        if key != partition_column and key not in columns:
+            raise ContractError(f"{where}.keys: '{key}' is not a declared column")
+        if key in columns and columns[key].nullable:
+            raise ContractError(f"{where}.keys: key column '{key}' must not be nullable")
+    for list_field in ("categorical", "post_event_columns"):
+        for col in require(raw, list_field, where, list):
+            if col not in columns:
+                raise ContractError(f"{where}.{list_field}: '{col}' is not a declared column")
+    entity = parse_entity_id(raw.get("entity_id"), {*columns, partition_column}, where)
+
+    target = parse_target(require(raw, "target", where, dict), columns, where)
+    if target.column not in raw["post_event_columns"]:
+        raise ContractError(
+            f"{where}.post_event_columns: the target's column '{target.column}' must be listed "
+            f"(it is known only after the fact)"
+        )
+    outcome_columns, known_column = _outcomes(raw, columns, target, where)
+    max_share = require(quarantine, "max_share", f"{where}.quarantine", int | float)
     if not 0 <= max_share <= 1:
         raise ContractError(f"{where}.quarantine.max_share: {max_share} is not between 0 and 1")
-    band = _require(volume, "band", f"{where}.volume", int | float)
+    band = require(volume, "band", f"{where}.volume", int | float)
     if not band > 0:
         raise ContractError(f"{where}.volume.band: {band} must be positive")
-
+    references = {
+        table: load_reference_file(source_path.parent / f"{table}.yaml", where, columns)
+        for table in require(raw, "references", where, list)
+    }
     return Contract(
         name=name,
         source_path=source_path,
@@ -173,32 +183,57 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
         partition_start=start,
         partition_end=end,
         keys=keys,
-        entity_id=_require(raw, "entity_id", where, str),
+        entity=entity,
         categorical=tuple(raw["categorical"]),
-        target_name=_require(target, "name", f"{where}.target", str),
-        target_source_column=source_column,
-        target_threshold_minutes=float(
-            _require(target, "threshold_minutes", f"{where}.target", int | float)
-        ),
+        target=target,
+        prediction_time_column=_prediction_time(raw, columns, where),
         post_event_columns=tuple(raw["post_event_columns"]),
         outcome_columns=outcome_columns,
         outcomes_known_column=known_column,
-        volume_trailing_days=_require(volume, "trailing_days", f"{where}.volume", int),
+        volume_trailing_days=require(volume, "trailing_days", f"{where}.volume", int),
         volume_band=float(band),
         quarantine_max_share=float(max_share),
         columns=columns,
+        references=references,
     )
 
 
-def load_contract_file(path: Path) -> Contract:
+def parse_reference(
+    raw: Any, source_path: Path, dataset_columns: dict[str, ColumnSpec]
+) -> ReferenceContract:
+    where = _where(source_path)
+    if not isinstance(raw, dict):
+        raise ContractError(f"{where}: the contract must be a YAML mapping")
+    columns = _columns(raw, where)
+    join_keys = tuple(require(raw, "join_keys", where, list))
+    for key in join_keys:
+        if key not in columns or key not in dataset_columns:
+            raise ContractError(
+                f"{where}.join_keys: '{key}' must be a column of the table and of the dataset"
+            )
+    return ReferenceContract(require(raw, "name", where, str), source_path, join_keys, columns)
+
+
+def _read_yaml(path: Path, where: str = "") -> Any:
+    if not Path(path).exists():
+        raise ContractError(f"{where or path}: contract file {path} does not exist")
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ContractError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_contract(raw, Path(path))
+
+
+def load_reference_file(
+    path: Path, where: str, dataset_columns: dict[str, ColumnSpec]
+) -> ReferenceContract:
+    return parse_reference(_read_yaml(path, f"{where}.references"), path, dataset_columns)
+
+
+def load_contract_file(path: Path) -> Contract:
+    return parse_contract(_read_yaml(path), Path(path))
 
 
 @cache
 def load_contract(name: str = "flights") -> Contract:
-    """The bundled contract by dataset name."""
-    return load_contract_file(CONTRACTS_DIR / f"{name}.yaml")
+    """The bundled contract by dataset name: datasets/<name>/contract.yaml."""
+    return load_contract_file(DATASETS_DIR / name / "contract.yaml")

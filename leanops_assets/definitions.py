@@ -21,7 +21,11 @@ from leanops_assets.monitoring.assets import batch_predictions, drift_report
 from leanops_assets.monitoring.sensors import build_drift_retraining_sensor
 from leanops_assets.monitoring.shadow_assets import shadow_comparison
 from leanops_assets.partitions import daily_partitions
-from leanops_assets.registry.assets import registered_model, rollback_champion_job
+from leanops_assets.registry.assets import (
+    champion_history,
+    registered_model,
+    rollback_champion_job,
+)
 from leanops_assets.resources import (
     FlightsSourceResource,
     LakeResource,
@@ -118,11 +122,14 @@ defs = Definitions(
         training_set,
         tuned_model,
         registered_model,
+        champion_history,
     ],
     jobs=[daily_pipeline, reference_data, retraining_job, rollback_champion_job],
     schedules=[daily_schedule, weekly_retrain_schedule],
     sensors=[
-        build_drift_retraining_sensor(retraining_job, minimum_interval_seconds=15),
+        # 5 s is the daemon's own loop period: it ticks the sensor on every loop, and the
+        # replay, which ticks once per replayed day, waits only after a day shorter than that.
+        build_drift_retraining_sensor(retraining_job, minimum_interval_seconds=5),
         follow_parents_sensor,
     ],
     resources={

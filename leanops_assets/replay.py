@@ -1,6 +1,6 @@
 """The main job on the embedded default: replay days of 2013 through the whole lifecycle.
 
-    python -m leanops_assets.replay --start 2013-05-01 --days 92
+    python -m leanops_assets.replay --start 2013-05-01 --days 21
 
 1. Warm-up: the days before --start are landed, validated and turned into features.
 2. If there is no champion yet, the retraining job trains and registers the first one.
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", default="2013-05-01", help="first replayed day (YYYY-MM-DD)")
     parser.add_argument(
-        "--days", type=int, default=92, help="replayed days (default: May through July)"
+        "--days", type=int, default=21, help="replayed days (default: three weeks; 92: May to July)"
     )
     parser.add_argument(
         "--warmup-days", type=int, default=35, help="days before --start used for the first model"
@@ -338,8 +338,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"[{index:>3}/{len(days)}] {day}  rows {result.raw_rows}  champion v{result.champion_version}  "
                 f"live AUC {auc}  drift {drift}  {status}  ({result.seconds:.1f}s)"
             )
-            before = champion_version()
+            before = result.champion_version  # the day was scored by the current champion
             for run_id in daemon.tick_sensors():
+                before = before or champion_version()
                 run = instance.get_run_by_id(run_id)
                 reason = run.tags.get("leanops/drift_trigger_reason", "")
                 _say(f"      sensor requested a retrain: {reason} (its log: {log_path})")

@@ -57,6 +57,9 @@ ASSETS: dict[str, ExpectedAsset] = {
         checks=("drift_within_threshold",),
     ),
     "shadow_comparison": ExpectedAsset("monitoring", daily=True, upstream=("batch_predictions",)),
+    "champion_history": ExpectedAsset(
+        "registry", daily=False, upstream=("batch_predictions", "registered_model")
+    ),
 }
 
 JOBS = {"daily_pipeline", "reference_data", "retraining_job", "rollback_champion_job"}

@@ -3,24 +3,45 @@ import copy
 import pytest
 import yaml
 
-from leanops_assets.contract import CONTRACTS_DIR, ContractError, load_contract, parse_contract
+from leanops_assets.contract import DATASETS_DIR, ContractError, load_contract, parse_contract
+
+FLIGHTS = DATASETS_DIR / "flights" / "contract.yaml"
 
 
 @pytest.fixture
 def raw_contract():
-    return yaml.safe_load((CONTRACTS_DIR / "flights.yaml").read_text())
+    return yaml.safe_load(FLIGHTS.read_text())
 
 
 def test_bundled_contract_declares_target_keys_and_post_event_columns():
     contract = load_contract("flights")
+    assert contract.source_path == FLIGHTS
     assert contract.target_name == "is_late"
-    assert contract.target_threshold_minutes == 15
+    assert (contract.target.column, contract.target.operator) == ("arr_delay", ">")
+    assert (contract.target.threshold, contract.target.missing) == (15, "positive")
+    assert contract.entity_id == "flight_id"
+    assert contract.entity.columns == (
+        "carrier",
+        "flight",
+        "origin",
+        "flight_date",
+        "sched_dep_time",
+    )
     assert set(contract.source_keys) == {"carrier", "flight", "origin", "sched_dep_time"}
     assert {"arr_delay", "dep_delay", "arr_time", "dep_time", "air_time"} <= set(
         contract.post_event_columns
     )
+    assert contract.prediction_time_column == "time_hour"
+    assert contract.columns["time_hour"].type == "timestamp"
+    assert contract.columns["time_hour"].timezone == "UTC"
     assert contract.columns["origin"].allowed == ("EWR", "JFK", "LGA")
     assert not contract.columns["carrier"].nullable
+    assert contract.references["weather"].join_keys == ("origin", "time_hour")
+    assert contract.references["planes"].columns["tailnum"].type == "string"
+
+
+def _set_target(contract, **fields):
+    contract["target"].update(fields)
 
 
 @pytest.mark.parametrize(
@@ -40,18 +61,44 @@ def test_bundled_contract_declares_target_keys_and_post_event_columns():
             lambda c: c["partition"].update(stop="2014-01-01"),
             "partition: unknown field(s) ['stop']",
         ),
+        # the target as an expression
+        (lambda c: _set_target(c, expression="arr_delay >> 15"), "target.expression"),
+        (lambda c: _set_target(c, expression="carrier > 3"), "'carrier' is not numeric"),
+        (lambda c: _set_target(c, expression="distance"), "neither a boolean column"),
+        (lambda c: _set_target(c, expression="gate > 3"), "'gate' is not a declared column"),
+        (lambda c: _set_target(c, missing="late"), "target.missing"),
+        # the entity id, the prediction time, typed timestamps, reference tables
+        (lambda c: c["entity_id"].update(template="{carrier}-{gate}"), "entity_id.template"),
+        (lambda c: c.update(entity_id="flight_id"), "entity_id: expected a mapping"),
+        (lambda c: c["prediction_time"].update(column="carrier"), "prediction_time.column"),
+        (lambda c: c["columns"]["time_hour"].pop("format"), "columns.time_hour.format"),
+        (lambda c: c["columns"]["time_hour"].update(timezone="Mars/Base"), "time_hour.timezone"),
+        (lambda c: c["columns"]["distance"].update(format="%Y"), "columns.distance"),
+        (lambda c: c["references"].append("airports"), "airports.yaml does not exist"),
+        (lambda c: c["outcomes"]["columns"].remove("arr_delay"), "outcomes.columns"),
     ],
 )
-def test_bad_contract_fails_naming_the_field(raw_contract, mutate, names, tmp_path):
+def test_bad_contract_fails_naming_the_field(raw_contract, mutate, names):
     broken = copy.deepcopy(raw_contract)
     mutate(broken)
     with pytest.raises(ContractError) as error:
-        parse_contract(broken, tmp_path / "flights.yaml")
+        parse_contract(broken, FLIGHTS)
     assert names in str(error.value)
-    assert "flights.yaml" in str(error.value)
+    assert "flights/contract.yaml" in str(error.value)
 
 
-def test_partitions_are_open_ended_unless_the_contract_sets_an_end(raw_contract, tmp_path):
+def test_a_reference_contract_must_join_on_columns_of_the_dataset(raw_contract, tmp_path):
+    folder = tmp_path / "flights"
+    folder.mkdir()
+    weather = yaml.safe_load((DATASETS_DIR / "flights" / "weather.yaml").read_text())
+    weather["join_keys"] = ["origin", "station"]
+    (folder / "weather.yaml").write_text(yaml.safe_dump(weather))
+    (folder / "planes.yaml").write_text((DATASETS_DIR / "flights" / "planes.yaml").read_text())
+    with pytest.raises(ContractError, match=r"flights/weather.yaml.join_keys: 'station'"):
+        parse_contract(raw_contract, folder / "contract.yaml")
+
+
+def test_partitions_are_open_ended_unless_the_contract_sets_an_end(raw_contract):
     from leanops_assets.partitions import daily_partitions, daily_partitions_for
 
     assert load_contract().partition_end is None
@@ -59,5 +106,5 @@ def test_partitions_are_open_ended_unless_the_contract_sets_an_end(raw_contract,
     assert daily_partitions.end is None
     closed = copy.deepcopy(raw_contract)
     closed["partition"]["end"] = "2013-12-31"
-    keys = daily_partitions_for(parse_contract(closed, tmp_path / "flights.yaml"))
+    keys = daily_partitions_for(parse_contract(closed, FLIGHTS))
     assert keys.get_last_partition_key() == "2013-12-31"

@@ -16,7 +16,7 @@ SCRIPT = REPO / "benchmarks" / "policies.py"
 JUDGED = [f"2013-01-{d}" for d in (29, 30, 31)] + [f"2013-02-0{d}" for d in range(1, 8)]
 
 
-@pytest.mark.timeout(1200)
+@pytest.mark.timeout(1500)
 def test_quick_policy_benchmark_replays_every_policy(tmp_path, leanops_home):
     out = tmp_path / "results"
     process = subprocess.run(
@@ -24,7 +24,7 @@ def test_quick_policy_benchmark_replays_every_policy(tmp_path, leanops_home):
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=1150,
+        timeout=1450,
     )
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     report = json.loads((out / "policies.json").read_text())

@@ -103,6 +103,8 @@ def flight_features(
         ),
         # look-back days that failed their gates count as days without flights
         "gated_days_excluded": MetadataValue.json(run.gated_days),
+        # reference rows that broke their contract (the raw tables keep them)
+        "reference_rows_left_out": MetadataValue.json(run.reference_rows_left_out),
     }
     if run.gated_days:
         context.log.warning(f"left out validated days that failed their gates: {run.gated_days}")

@@ -1,8 +1,9 @@
 """Reading the feature inputs from the lake and writing feature partitions back, one per day.
 
 Validated flights are read by Spark straight from the Parquet files and cast to fixed types;
-the small weather days and the planes table are read with pyarrow, cast to fixed schemas and
-handed to Spark as Arrow tables (a day whose column is all null cannot change a type).
+the small weather days and the planes table are validated against their contracts, cast to
+fixed schemas and handed to Spark as Arrow tables (a day whose column is all null cannot change
+a type).
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ import pyarrow.parquet as pq
 
 from leanops_assets.contract import load_contract
 from leanops_assets.features.build import WEATHER_COLUMNS, build_flight_features
+from leanops_assets.features.references import (
+    check_present,
+    read_reference_days,
+    read_reference_table,
+)
 from leanops_assets.features.schema import (
     ALL_COLUMNS,
     CATEGORICAL_FEATURES,
@@ -45,12 +51,12 @@ FLIGHTS_INPUT_SCHEMA = pa.schema(
         ("tailnum", pa.string()),
         ("sched_dep_time", pa.int64()),
         ("distance", pa.float64()),
-        ("time_hour", pa.string()),
+        ("time_hour", pa.timestamp("us", tz="UTC")),
         ("dep_time", pa.float64()),
     ]
 )
 WEATHER_INPUT_SCHEMA = pa.schema(
-    [("origin", pa.string()), ("time_hour", pa.string())]
+    [("origin", pa.string()), ("time_hour", pa.timestamp("us", tz="UTC"))]
     + [(name, pa.float64()) for name in WEATHER_COLUMNS]
 )
 PLANES_INPUT_SCHEMA = pa.schema(
@@ -85,6 +91,7 @@ class FeatureInputs:
     planes: DataFrame
     flight_days: list[str]  # validated days read: the target days and their look-back days
     gated_days: dict[str, list[str]]  # look-back days left out: day -> the gates it failed
+    reference_rows_left_out: dict[str, dict[str, int]]  # table -> reason -> rows
 
 
 def gated_lookback_days(lake: Lake, days: list[str], target: list[str]) -> dict[str, list[str]]:
@@ -119,42 +126,8 @@ def flight_days_needed(
     return [(first + timedelta(days=offset)).isoformat() for offset in range(count)]
 
 
-def _read_cast(path, schema: pa.Schema, where: str) -> pa.Table:
-    table = pq.read_table(path)
-    missing = [name for name in schema.names if name not in table.column_names]
-    if missing:
-        raise ValueError(f"{where} ({path}) lacks column(s) {missing} needed by the features")
-    time_hour = table.schema.field("time_hour").type if "time_hour" in schema.names else None
-    # A day without rows (weather of 2013-12-31) comes back with all-null columns of type null.
-    if time_hour is not None and not (pa.types.is_string(time_hour) or pa.types.is_null(time_hour)):
-        raise ValueError(
-            f"{where} ({path}): time_hour is {table.schema.field('time_hour').type}, expected a "
-            f"UTC string like 2013-01-01T10:00:00Z (flights and weather join on it)"
-        )
-    return table.select(schema.names).cast(schema)
-
-
-def _check_present(lake: Lake, stage: str, dataset: str, days: list[str], upstream: str) -> None:
-    absent = [day for day in days if not lake.has_partition(stage, dataset, day)]
-    if absent:
-        raise FileNotFoundError(
-            f"{stage}/{dataset} lacks partition(s) {absent} under {lake.root}; materialize "
-            f"{upstream} for those days first"
-        )
-
-
-def _read_days(
-    lake: Lake, stage: str, dataset: str, days: list[str], schema: pa.Schema, upstream: str
-) -> pa.Table:
-    _check_present(lake, stage, dataset, days, upstream)
-    tables = [
-        _read_cast(lake.partition_path(stage, dataset, day), schema, f"{stage}/{dataset} {day}")
-        for day in days
-    ]
-    return pa.concat_tables(tables) if tables else schema.empty_table()
-
-
 _SPARK_TYPES = {
+    pa.timestamp("us", tz="UTC"): "timestamp",
     pa.string(): "string",
     pa.date32(): "date",
     pa.int64(): "bigint",
@@ -162,25 +135,56 @@ _SPARK_TYPES = {
 }
 
 
+def _by_stored_types(paths: list[str]) -> list[list[str]]:
+    """Files grouped by how they store the input columns (from their footers): a lake written
+    before time_hour was typed holds it as text, and Spark reads one stored type per scan."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for path in paths:
+        stored = pq.read_schema(path)
+        key = tuple(
+            str(stored.field(name).type) if name in stored.names else "absent"
+            for name in FLIGHTS_INPUT_SCHEMA.names
+        )
+        groups.setdefault(key, []).append(path)
+    return list(groups.values())
+
+
 def _spark_read_days(spark: SparkSession, lake: Lake, days: list[str]) -> DataFrame:
-    """Validated flights read by Spark itself (no rows pass through the driver), then cast."""
+    """Validated flights read by Spark itself (no rows pass through the driver), then cast
+    (a time_hour stored as text is read as a timestamp)."""
+    from functools import reduce
+
     from pyspark.sql import functions as F
 
-    _check_present(lake, "validated", "flights", days, "validated_flights")
+    check_present(lake, "validated", "flights", days, "validated_flights")
     paths = [str(lake.partition_path("validated", "flights", day)) for day in days]
-    frame = spark.read.parquet(*paths)
     where = f"validated/flights {days[0]}..{days[-1]} ({lake.root})"
-    missing = [name for name in FLIGHTS_INPUT_SCHEMA.names if name not in frame.columns]
-    if missing:
-        raise ValueError(f"{where} lacks column(s) {missing} needed by the features")
-    if dict(frame.dtypes)["time_hour"] != "string":
-        raise ValueError(
-            f"{where}: time_hour is {dict(frame.dtypes)['time_hour']}, expected a UTC string "
-            f"like 2013-01-01T10:00:00Z (flights and weather join on it)"
+    frames = []
+    for group in _by_stored_types(paths):
+        frame = spark.read.parquet(*group)
+        missing = [name for name in FLIGHTS_INPUT_SCHEMA.names if name not in frame.columns]
+        if missing:
+            raise ValueError(f"{where} lacks column(s) {missing} needed by the features")
+        frames.append(
+            frame.select(
+                *[
+                    F.col(f.name).cast(_SPARK_TYPES[f.type]).alias(f.name)
+                    for f in FLIGHTS_INPUT_SCHEMA
+                ]
+            )
         )
-    return frame.select(
-        *[F.col(f.name).cast(_SPARK_TYPES[f.type]).alias(f.name) for f in FLIGHTS_INPUT_SCHEMA]
-    )
+    return reduce(lambda left, right: left.unionByName(right), frames)
+
+
+def check_features_known_at_prediction_time(feature_columns: list[str]) -> None:
+    """A post-event column of the contract must never be a feature."""
+    contract = load_contract()
+    leaked = sorted(set(feature_columns) & {*contract.post_event_columns, contract.target_name})
+    if leaked:
+        raise ValueError(
+            f"feature column(s) {leaked} are known only after the prediction time "
+            f"({contract.source_path.name}: post_event_columns / target); remove them"
+        )
 
 
 def read_feature_inputs(
@@ -200,22 +204,23 @@ def read_feature_inputs(
     """
     needed = flight_days_needed(target_days, lookback_days, first_day)
     target = sorted({check_day(day) for day in target_days})
-    _check_present(lake, "validated", "flights", needed, "validated_flights")
+    check_present(lake, "validated", "flights", needed, "validated_flights")
     gated = gated_lookback_days(lake, needed, target)
     flight_days = [day for day in needed if day not in gated]
-    weather = _read_days(lake, "raw", "weather", target, WEATHER_INPUT_SCHEMA, "raw_weather")
-    planes_path = lake.table_path("raw", "planes")
-    if not planes_path.exists():
-        raise FileNotFoundError(
-            f"table raw/planes is not in the lake ({planes_path}); materialize planes first"
-        )
-    planes = _read_cast(planes_path, PLANES_INPUT_SCHEMA, "raw/planes")
+    references = load_contract().references
+    weather, weather_left_out = read_reference_days(
+        lake, references["weather"], target, WEATHER_INPUT_SCHEMA, "raw_weather"
+    )
+    planes, planes_left_out = read_reference_table(
+        lake, references["planes"], PLANES_INPUT_SCHEMA, "planes"
+    )
     return FeatureInputs(
         flights=_spark_read_days(spark, lake, flight_days),
         weather=spark.createDataFrame(weather),
         planes=spark.createDataFrame(planes),
         flight_days=flight_days,
         gated_days=gated,
+        reference_rows_left_out={"weather": weather_left_out, "planes": planes_left_out},
     )
 
 
@@ -254,6 +259,7 @@ class FeatureRun:
     written: dict[str, WrittenFile]
     flight_days: list[str]  # validated days read
     gated_days: dict[str, list[str]]  # look-back days left out because they failed their gates
+    reference_rows_left_out: dict[str, dict[str, int]]
     spark_seconds: float  # reading into Spark, building and collecting
 
 
@@ -265,6 +271,7 @@ def materialize_feature_days(
 ) -> FeatureRun:
     """Read the inputs, build the features of all target days in one Spark job, write each day."""
     started = time.perf_counter()
+    check_features_known_at_prediction_time([*CATEGORICAL_FEATURES, *NUMERIC_FEATURES])
     inputs = read_feature_inputs(spark, lake, target_days, lookback_days)
     features = build_flight_features(
         inputs.flights, inputs.weather, inputs.planes, target_days, lookback_days
@@ -273,4 +280,11 @@ def materialize_feature_days(
     spark_seconds = time.perf_counter() - started
     by_day = split_by_day(table, target_days)
     written = write_feature_partitions(lake, by_day)
-    return FeatureRun(by_day, written, inputs.flight_days, inputs.gated_days, spark_seconds)
+    return FeatureRun(
+        by_day,
+        written,
+        inputs.flight_days,
+        inputs.gated_days,
+        inputs.reference_rows_left_out,
+        spark_seconds,
+    )

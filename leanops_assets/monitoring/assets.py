@@ -62,6 +62,7 @@ def load_serving(mlflow: MlflowResource, alias: str = "champion") -> "Champion":
 def _champion_metadata(champion: "Champion", mlflow: MlflowResource) -> dict[str, MetadataValue]:
     metadata = {
         "model_version": MetadataValue.text(champion.version),
+        "champion_version": MetadataValue.int(int(champion.version)),  # plotted per day
         "model_uri": MetadataValue.text(champion.uri),
     }
     if champion.run_id:
@@ -278,7 +279,7 @@ def drift_report(
         "current_rows": MetadataValue.int(outcome.current_rows),
         "reference_rows": MetadataValue.int(outcome.reference_rows),
         "reference_version": MetadataValue.text(reference_version),
-        "champion_version": MetadataValue.text(champion.version),
+        "champion_version": MetadataValue.int(int(champion.version)),
         "served_model_versions": MetadataValue.json(
             sorted({v for vs in served.values() for v in vs})
         ),

@@ -131,6 +131,64 @@ def registered_model(
     )
 
 
+@asset(
+    group_name="registry",
+    kinds={"mlflow", "parquet"},
+    deps=["registered_model", "batch_predictions"],
+    description="Which model version was champion on each day, and why it changed "
+    "(promotion, rejection, rollback), from the registry's records and the prediction log.",
+)
+def champion_history(
+    context: AssetExecutionContext, lake: LakeResource, mlflow: MlflowResource
+) -> MaterializeResult:
+    import pandas as pd
+    from mlflow import MlflowClient
+
+    from leanops_assets.registry.history import (
+        VersionRecord,
+        daily_champions,
+        registry_events,
+        served_by_day,
+    )
+
+    store = lake.lake()
+    configure_mlflow(mlflow)
+    name = mlflow.model_name
+    versions = [
+        VersionRecord(str(v.version), dict(v.tags))
+        for v in MlflowClient().search_model_versions(f"name = '{name}'")
+    ]
+    events = registry_events(versions)
+    logs = {
+        day: pd.read_parquet(
+            store.partition_path("predictions", "flights", day), columns=["model_version"]
+        )
+        for day in store.materialized_days("predictions", "flights")
+    }
+    days = daily_champions(served_by_day(logs), events)
+    store.write_table("registry", "champion_events", events)
+    written = store.write_table("registry", "champion_history", days)
+    context.log.info(f"{name}: {len(events)} registry events over {len(days)} scored days")
+    changes = days[days["change"] != ""]
+    return MaterializeResult(
+        metadata={
+            "events": MetadataValue.md(events.to_markdown(index=False) if len(events) else "none"),
+            "changes": MetadataValue.md(
+                changes.to_markdown(index=False) if len(changes) else "none"
+            ),
+            "days": MetadataValue.md(
+                days.tail(60).to_markdown(index=False) if len(days) else "none"
+            ),
+            "promotions": int((events["event"] == "promotion").sum()),
+            "rejections": int((events["event"] == "rejection").sum()),
+            "rollbacks": int((events["event"] == "rollback").sum()),
+            "dagster/row_count": len(days),
+            "path": MetadataValue.path(str(written.path)),
+        },
+        data_version=DataVersion(written.content_hash),
+    )
+
+
 class RollbackConfig(Config):
     version: str | None = Field(
         default=None,

@@ -1,42 +1,60 @@
-"""Columns validation adds to every clean flight: its day, its id and the target."""
+"""Columns validation adds to every clean row, as the contract declares them: its partition day,
+its entity id and its target."""
 
 from __future__ import annotations
 
+import operator
 from datetime import date
 
 import pandas as pd
 
-LATE_THRESHOLD_MINUTES = 15
+from leanops_assets.contract import Contract, load_contract
+from leanops_assets.contract_parts import TARGET_MISSING, EntityIdSpec, TargetSpec
+
+_OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+_OPERATORS["=="] = operator.eq
 
 
-def flight_ids(frame: pd.DataFrame, day: str) -> pd.Series:
-    """carrier-flight-origin-YYYY-MM-DD-HHMM: unique per scheduled departure."""
-    return (
-        frame["carrier"].astype(str)
-        + "-"
-        + frame["flight"].astype("int64").astype(str)
-        + "-"
-        + frame["origin"].astype(str)
-        + f"-{day}-"
-        + frame["sched_dep_time"].astype("int64").map("{:04d}".format)
-    )
+def entity_ids(frame: pd.DataFrame, entity: EntityIdSpec) -> pd.Series:
+    """The id template filled row by row; integer columns are formatted as integers."""
+    columns = {
+        name: frame[name].astype("int64")
+        if pd.api.types.is_float_dtype(frame[name])
+        else frame[name]
+        for name in entity.columns
+    }
+    values = zip(*(columns[name].tolist() for name in entity.columns), strict=True)
+    ids = [entity.template.format(**dict(zip(entity.columns, row, strict=True))) for row in values]
+    return pd.Series(ids, index=frame.index, dtype=object)
+
+
+def target_values(frame: pd.DataFrame, target: TargetSpec) -> pd.Series:
+    """1 / 0 from the target expression; a missing value means what the contract says."""
+    values = frame[target.column]
+    if target.operator is None:
+        hit = values.astype("boolean")
+    else:
+        hit = _OPERATORS[target.operator](values.astype("Float64"), target.threshold)
+    missing = TARGET_MISSING[target.missing]
+    label = hit.astype("Int64")
+    return label.where(values.notna(), pd.NA if missing is None else missing).astype("Int64")
 
 
 def add_derived_columns(
     frame: pd.DataFrame,
     day: str,
-    threshold_minutes: int = LATE_THRESHOLD_MINUTES,
+    contract: Contract | None = None,
     outcomes_known: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Add flight_date, flight_id and is_late (arrives > threshold late, or never arrives).
+    """Add the partition day, the entity id and the target (default: the flights contract).
 
-    is_late is null (unknown) where `outcomes_known` is false: a flight not yet flown is not late.
+    The target is null (unknown) where `outcomes_known` is false: a row whose outcome has not
+    arrived is neither positive nor negative.
     """
+    contract = contract or load_contract()
     out = frame.copy()
-    out["flight_date"] = date.fromisoformat(day)
-    out["flight_id"] = flight_ids(out, day)
-    arr_delay = out["arr_delay"]
-    late = (arr_delay.isna() | (arr_delay > threshold_minutes)).astype("Int64")
+    out[contract.partition_column] = date.fromisoformat(day)
+    out[contract.entity_id] = entity_ids(out, contract.entity)
     known = pd.Series(True, index=out.index) if outcomes_known is None else outcomes_known
-    out["is_late"] = late.where(known.to_numpy(), pd.NA)
+    out[contract.target_name] = target_values(out, contract.target).where(known.to_numpy(), pd.NA)
     return out

@@ -10,12 +10,27 @@ import pandas as pd
 import pyarrow as pa
 
 from leanops_assets.contract import ColumnSpec, Contract
+from leanops_assets.contract_parts import TEMPORAL_TYPES
 from leanops_assets.validation.derived import add_derived_columns
 from leanops_assets.validation.suite import ROW_ID, run_row_expectations
 
 REASON = "_reason"
-_ARROW_TYPES = {"int": pa.int64(), "float": pa.float64(), "string": pa.string()}
-_PANDAS_TYPES = {"int": "Int64", "float": "float64", "string": "object"}
+_ARROW_TYPES = {
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "string": pa.string(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+}
+_PANDAS_TYPES = {"int": "Int64", "float": "float64", "string": "object", "bool": "boolean"}
+_PANDAS_TYPES |= {"date": "object", "timestamp": "datetime64[us, UTC]"}
+
+
+def arrow_type(spec: ColumnSpec) -> pa.DataType:
+    """Timestamps are stored in UTC, whatever zone they were delivered in."""
+    return pa.timestamp("us", tz="UTC") if spec.type == "timestamp" else _ARROW_TYPES[spec.type]
+
+
 _RULE_NAMES = {
     "expect_column_values_to_not_be_null": "null",
     "expect_column_values_to_be_between": "out of range",
@@ -51,7 +66,7 @@ class ValidationOutcome:
 
 def validated_schema(contract: Contract) -> pa.Schema:
     """Arrow schema of every validated partition: contract columns, then the derived ones."""
-    fields = [pa.field(c.name, _ARROW_TYPES[c.type]) for c in contract.columns.values()]
+    fields = [pa.field(c.name, arrow_type(c)) for c in contract.columns.values()]
     fields += [
         pa.field(contract.partition_column, pa.date32()),
         pa.field(contract.entity_id, pa.string()),
@@ -68,12 +83,14 @@ def quarantine_schema(raw_columns: list[str]) -> pa.Schema:
     )
 
 
-def _cast(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series]:
+def cast_column(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series]:
     """Cast to the contract type; return (typed values, mask of values that could not be cast)."""
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
         present = values.notna()  # a number or a date is never blank text: only nulls are absent
     else:
         present = values.notna() & (values.astype(str).str.strip() != "")
+    if spec.type in TEMPORAL_TYPES or spec.type == "bool":
+        return _cast_typed(values, present, spec)
     if spec.type == "string":
         typed = values.where(present, None)
         if pd.api.types.infer_dtype(typed[present], skipna=True) not in ("string", "empty"):
@@ -88,10 +105,40 @@ def _cast(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series]:
     return (numeric.astype("Int64") if spec.type == "int" else numeric), failed
 
 
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def _cast_typed(
+    values: pd.Series, present: pd.Series, spec: ColumnSpec
+) -> tuple[pd.Series, pd.Series]:
+    """Booleans, dates and timestamps from their text (with the contract's format and zone)."""
+    if spec.type == "bool":
+        text = values.where(present).map(lambda v: None if _is_missing(v) else str(v).lower())
+        typed = text.map(_BOOLEANS.get).astype("boolean")
+    elif pd.api.types.is_datetime64_any_dtype(values):
+        stamps = values if values.dt.tz else values.dt.tz_localize(spec.timezone or "UTC")
+        typed = stamps.dt.tz_convert("UTC") if spec.type == "timestamp" else stamps.dt.date
+    else:
+        text = values.where(present).map(lambda v: None if _is_missing(v) else str(v).strip())
+        parsed = pd.to_datetime(text, format=spec.format, errors="coerce")
+        if spec.type == "date":
+            typed = parsed.dt.date.where(parsed.notna(), None)
+        else:
+            if parsed.dt.tz is None:
+                parsed = parsed.dt.tz_localize(spec.timezone, ambiguous="NaT", nonexistent="NaT")
+            typed = parsed.dt.tz_convert("UTC").astype(_PANDAS_TYPES["timestamp"])
+    failed = present & pd.Series(typed, index=values.index).isna()
+    return typed, failed
+
+
 def _declared_type_matches(series: pd.Series, spec: ColumnSpec) -> bool:
     """A column whose dtype is text (as from CSV) is judged by its values, not its dtype."""
     if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
         return True
+    if spec.type in TEMPORAL_TYPES:
+        return pd.api.types.is_datetime64_any_dtype(series)
+    if spec.type == "bool":
+        return pd.api.types.is_bool_dtype(series)
     if spec.type == "string":
         return False
     if spec.type == "int":
@@ -154,7 +201,7 @@ def validate_partition(raw: pd.DataFrame, contract: Contract, day: str) -> Valid
             continue
         if not _declared_type_matches(raw[name], spec):
             schema.wrong_type[name] = f"{raw[name].dtype} (contract: {spec.type})"
-        typed[name], failed = _cast(raw[name], spec)
+        typed[name], failed = cast_column(raw[name], spec)
         cast_failed[name] = set(np.flatnonzero(failed.to_numpy()).tolist())
         flag(cast_failed[name], f"type: {name} is not {spec.type}")
     for name in schema.missing:
@@ -210,12 +257,12 @@ def validate_partition(raw: pd.DataFrame, contract: Contract, day: str) -> Valid
         validated = pd.DataFrame(
             {c: pd.Series(dtype=_PANDAS_TYPES[s.type]) for c, s in contract.columns.items()}
         )
-        validated = add_derived_columns(validated, day, contract.target_threshold_minutes)
+        validated = add_derived_columns(validated, day, contract)
     else:
         validated = add_derived_columns(
             typed.loc[~bad].reset_index(drop=True),
             day,
-            contract.target_threshold_minutes,
+            contract,
             known.loc[~bad].reset_index(drop=True),
         )
     reason_counts: dict[str, int] = {}

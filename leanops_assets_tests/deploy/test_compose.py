@@ -103,3 +103,29 @@ def test_every_command_exists_in_the_locked_environment():
         assert (VENV_BIN / command[0]).exists(), (
             f"{name}: {command[0]} is not installed by requirements.lock"
         )
+
+
+def test_the_test_override_replaces_commands_and_merges_environment_and_mounts():
+    from leanops_assets_tests.deploy.stack import merged_compose
+
+    values = {"pg_port": "15432", "mlflow_port": "15000", "code_port": "14000"}
+    merged = merged_compose({**values, "ui_port": "13000", "workspace": "/tmp/ws.yaml"})
+    services = merged["services"]
+    assert set(services) == set(_compose()["services"])
+    assert services["leanops-code"]["command"][-4:] == [
+        "-p",
+        "14000",
+        "-m",
+        "leanops_assets.definitions",
+    ]
+    env = services["daemon"]["environment"]
+    assert env["DAGSTER_PG_HOST"] == "127.0.0.1" and env["DAGSTER_PG_PORT"] == "15432"
+    assert env["DAGSTER_PG_DB"] == "dagster"  # kept from the shipped file
+    mounts = dict(v.split(":")[1::-1] for v in services["webserver"]["volumes"])
+    assert mounts["/opt/leanops/deploy/workspace-grpc.yaml"] == "/tmp/ws.yaml"
+    assert mounts["/var/lib/leanops/dagster_home/dagster.yaml"] == str(
+        DEPLOY / "dagster-postgres.yaml"
+    )
+    assert mounts["/var/lib/leanops"] == "leanops-data"
+    assert services["postgres"]["image"] == "localhost/leanops-postgres"
+    assert all(s["network_mode"] == "host" and not s["ports"] for s in services.values())

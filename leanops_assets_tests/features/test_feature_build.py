@@ -29,7 +29,7 @@ from leanops_assets.features.schema import (
 )
 from leanops_assets.storage import Lake
 
-CONTRACT = Path(__file__).parents[2] / "leanops_assets" / "contracts" / "flights.yaml"
+CONTRACT = Path(__file__).parents[2] / "leanops_assets" / "datasets" / "flights" / "contract.yaml"
 POST_EVENT = yaml.safe_load(CONTRACT.read_text())["post_event_columns"]
 RATE_COLUMNS = [name for name in FEATURE_COLUMNS if name.endswith("_rate")]
 TARGET = "2013-01-08"
@@ -49,10 +49,15 @@ def lake_features(spark, lake: Lake, days: list[str]) -> dict[str, pa.Table]:
 
 
 def test_no_post_event_column_or_label_is_a_feature():
+    from leanops_assets.features.lake_io import check_features_known_at_prediction_time
+
     assert set(POST_EVENT) == {"dep_time", "dep_delay", "arr_time", "arr_delay", "air_time"}
     assert not set(POST_EVENT) & set(FEATURE_COLUMNS)
     assert LABEL_COLUMN not in FEATURE_COLUMNS
     assert FEATURES_ARROW_SCHEMA.names == ALL_COLUMNS
+    check_features_known_at_prediction_time(FEATURE_COLUMNS)
+    with pytest.raises(ValueError, match=r"\['arr_delay', 'is_late'\] are known only after"):
+        check_features_known_at_prediction_time([*FEATURE_COLUMNS, "arr_delay", "is_late"])
 
 
 def test_holiday_distance_looks_both_ways_and_across_the_year_end(spark):
@@ -159,12 +164,41 @@ def test_an_absent_lookback_day_is_named(tmp_path, fresh_lake):
 
 
 def test_a_day_without_weather_rows_reads_as_typed_empty(tmp_path, flight_data):
-    from leanops_assets.features.lake_io import WEATHER_INPUT_SCHEMA, _read_days
+    from leanops_assets.contract import load_contract
+    from leanops_assets.features.lake_io import WEATHER_INPUT_SCHEMA
+    from leanops_assets.features.references import read_reference_days
 
     lake = Lake(tmp_path)
     lake.write_partition("raw", "weather", "2013-12-31", flight_data.weather[TARGET].iloc[0:0])
-    table = _read_days(lake, "raw", "weather", ["2013-12-31"], WEATHER_INPUT_SCHEMA, "raw_weather")
-    assert table.num_rows == 0 and table.schema.equals(WEATHER_INPUT_SCHEMA)
+    weather = load_contract().references["weather"]
+    table, left_out = read_reference_days(
+        lake, weather, ["2013-12-31"], WEATHER_INPUT_SCHEMA, "raw_weather"
+    )
+    assert table.num_rows == 0 and table.schema.equals(WEATHER_INPUT_SCHEMA) and left_out == {}
+
+
+def test_reference_rows_that_break_their_contract_are_left_out(tmp_path, flight_data):
+    from leanops_assets.contract import load_contract
+    from leanops_assets.features.lake_io import WEATHER_INPUT_SCHEMA
+    from leanops_assets.features.references import read_reference_days
+
+    weather = flight_data.weather[TARGET].head(6).copy()
+    weather.loc[0, "time_hour"] = "2013-01-08 10h"  # not the contract's format
+    weather.loc[1, "humid"] = 140.0  # out of range
+    weather.loc[2, "origin"] = "BOS"  # not an airport of the data
+    lake = Lake(tmp_path)
+    lake.write_partition("raw", "weather", TARGET, weather)
+    contract = load_contract().references["weather"]
+    table, left_out = read_reference_days(
+        lake, contract, [TARGET], WEATHER_INPUT_SCHEMA, "raw_weather"
+    )
+    assert left_out == {
+        "out of range: humid": 1,
+        "type: time_hour is not timestamp": 1,
+        "unknown category: origin": 1,
+    }
+    assert table.num_rows == 3
+    assert table.schema.field("time_hour").type == pa.timestamp("us", tz="UTC")
 
 
 def test_a_gated_lookback_day_is_read_as_a_day_without_flights(spark, flight_data, fresh_lake):

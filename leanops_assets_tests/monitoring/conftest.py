@@ -22,5 +22,5 @@ def weeks(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="session")
 def january_model(weeks):
-    """A logistic regression trained on the first two weeks of January."""
+    """The project's gradient-boosting pipeline trained on the first two weeks of January."""
     return train_pipeline(weeks["jan_train"])

@@ -123,37 +123,11 @@ def feature_days(first: str, count: int) -> pd.DataFrame:
 
 
 def train_pipeline(frame: pd.DataFrame):
-    """A small scikit-learn pipeline over FEATURE_COLUMNS, like the champion the registry serves."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    """The project's own pipeline (training/model.py: ordinal encoding and gradient boosting) with
+    fixed, untuned parameters, like the champion the registry serves."""
+    from leanops_assets.training.model import fit_pipeline
 
-    from leanops_assets.features.schema import LABEL_COLUMN
-    from leanops_assets.training.model import feature_matrix
-
-    columns = ColumnTransformer(
-        [
-            (
-                "categorical",
-                make_pipeline(
-                    SimpleImputer(strategy="constant", fill_value="missing"),
-                    OneHotEncoder(handle_unknown="ignore", min_frequency=20),
-                ),
-                CATEGORICAL_FEATURES,
-            ),
-            (
-                "numeric",
-                make_pipeline(
-                    SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()
-                ),
-                NUMERIC_FEATURES,
-            ),
-        ]
-    )
-    model = Pipeline([("columns", columns), ("classifier", LogisticRegression(max_iter=500))])
-    return model.fit(feature_matrix(frame), frame[LABEL_COLUMN].astype("int64"))
+    return fit_pipeline(frame, {"learning_rate": 0.1, "max_leaf_nodes": 15}, 100, seed=0)
 
 
 def register_champion(model, folder: Path, name: str) -> tuple[str, str]:
@@ -163,6 +137,8 @@ def register_champion(model, folder: Path, name: str) -> tuple[str, str]:
     import mlflow
     import mlflow.sklearn
     from mlflow import MlflowClient
+
+    from leanops_assets.training.model import SKOPS_TRUSTED_TYPES
 
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
@@ -176,7 +152,10 @@ def register_champion(model, folder: Path, name: str) -> tuple[str, str]:
     )
     with mlflow.start_run(experiment_id=experiment_id):
         info = mlflow.sklearn.log_model(
-            model, name="model", registered_model_name=name, skops_trusted_types=["numpy.dtype"]
+            model,
+            name="model",
+            registered_model_name=name,
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
         )
     version = str(info.registered_model_version)
     client.set_registered_model_alias(name, "champion", version)

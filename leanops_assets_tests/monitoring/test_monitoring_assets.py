@@ -123,8 +123,14 @@ def test_predictions_drift_report_check_and_sensor(leanops_home, weeks, january_
     assert metadata["current_rows"].value == len(weeks["jul_wk1"])
     assert metadata["reference_rows"].value == 5000
     assert metadata["reference_version"].value == stored_version(lake)
-    assert metadata["champion_version"].value == "1"
-    assert metadata["live_auc"].value < policy.live_auc_floor
+    assert metadata["champion_version"].value == 1
+    # The project's pipeline trained on January still ranks July flights a little (0.63 measured):
+    # the drift share, not the AUC floor, is what breaches; the AUC is the champion's on the week.
+    week = weeks["jul_wk1"]
+    expected_auc = roc_auc_score(
+        week[LABEL_COLUMN], january_model.predict_proba(feature_matrix(week))[:, 1]
+    )
+    assert metadata["live_auc"].value == pytest.approx(expected_auc, abs=1e-9)
     report = leanops_home / "reports" / "drift" / f"{day}.html"
     assert metadata["report"].value == str(report)
     assert report.stat().st_size > 10_000
@@ -248,6 +254,6 @@ def test_a_drift_window_is_scored_by_one_model(leanops_home, weeks, january_mode
         week[LABEL_COLUMN], january_model.predict_proba(feature_matrix(week))[:, 1]
     )
     assert metadata["live_auc"].value == pytest.approx(champion_auc, abs=1e-9)
-    assert metadata["champion_version"].value == "1"
+    assert metadata["champion_version"].value == 1
     assert metadata["served_model_versions"].value == ["0", "1"]
     assert metadata["rescored_days"].value == JULY[:-1]

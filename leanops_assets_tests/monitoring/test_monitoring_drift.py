@@ -2,7 +2,7 @@
 
 Measured on these frames (drift share at the policy's 0.3 threshold): the first two weeks of
 January against the first week of July: 0.57 (weather, late and cancel rates, destinations and
-routes drift; the January model's scores collapse and its AUC falls to 0.55). The third week of
+routes drift; the January model (the project's own pipeline) falls to an AUC of 0.63). The third week of
 January against the fourth: 0.10 (temperature, dew point and pressure only). Not every pair of
 adjacent January weeks is that calm: 8-14 against 15-21 January reaches about 0.47 at a
 one-week reference (the late-January cold wave), which is why the policy asks for consecutive days.

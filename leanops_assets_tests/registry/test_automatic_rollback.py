@@ -7,7 +7,7 @@ from dagster import AssetKey, DagsterInstance, materialize
 
 from leanops_assets.monitoring.assets import batch_predictions
 from leanops_assets.monitoring.shadow_assets import shadow_comparison
-from leanops_assets.registry.assets import registered_model
+from leanops_assets.registry.assets import champion_history, registered_model
 from leanops_assets.registry.promotion import version_by_alias
 from leanops_assets.resources import MlflowResource, MonitoringPolicy
 from leanops_assets.training.assets import training_set
@@ -96,3 +96,32 @@ def test_a_champion_worse_live_than_the_one_it_replaced_is_rolled_back_once(
     assert observations[0].metadata["rolled_back_from"].value == "2"
     after = [m for d, m in verdicts if d > day]
     assert all("rolled_back_to" not in m and m["champion_version"] == 1 for m in after)
+
+    # A weaker retrain afterwards is rejected; the history tells all of it, day by day.
+    log_fixed_candidate(feature_lake, ["carrier"], label="weak")
+    assert register()["decision"] == "rejected"
+    history = materialize([champion_history], resources=resources, instance=instance)
+    assert history.success
+    meta = history.asset_materializations_for_node("champion_history")[0].metadata
+    assert (meta["promotions"].value, meta["rejections"].value, meta["rollbacks"].value) == (
+        2,
+        1,
+        1,
+    )
+    table = feature_lake.read_table("registry", "champion_history")
+    assert list(table["day"]) == LIVE_DAYS
+    by_day = table.set_index("day")
+    assert list(by_day["champion_version"]) == ["2"] * (LIVE_DAYS.index(day) + 1) + ["1"] * (
+        len(LIVE_DAYS) - LIVE_DAYS.index(day) - 1
+    )
+    changed = table[table["change"] != ""]
+    assert list(changed["change"]) == ["rollback"]
+    assert "live AUC of version 2" in changed.iloc[0]["reason"]
+    events = feature_lake.read_table("registry", "champion_events")
+    assert list(zip(events["event"], events["version"], events["from_version"], strict=True)) == [
+        ("promotion", "1", "none"),
+        ("promotion", "2", "1"),
+        ("rollback", "1", "2"),
+        ("rejection", "3", "1"),
+    ]
+    assert events.iloc[3]["trained_until"] == "2013-06-16"

@@ -248,3 +248,29 @@ def test_rows_flagged_without_outcomes_are_unknown_even_if_they_carry_values(rea
     assert labels.isna().tolist() == [False, True, False, True, False]
     assert outcome.validated.loc[[1, 3], "arr_delay"].isna().all()
     assert outcome.schema.ok
+
+
+def test_timestamps_are_typed_and_a_value_that_does_not_parse_is_quarantined(real_day):
+    text = real_day.head(4).astype(str).replace({"nan": "", "None": ""})
+    text.loc[1, "time_hour"] = "2013-02-11 18:00"  # not the contract's %Y-%m-%dT%H:%M:%SZ
+    text.loc[2, "time_hour"] = "2013-02-30T18:00:00Z"  # no such day
+    outcome = _validate(text)
+    assert _reasons(outcome) == {
+        1: "type: time_hour is not timestamp",
+        2: "type: time_hour is not timestamp",
+    }
+    assert outcome.quarantine.set_index("_raw_row").loc[1, "time_hour"] == "2013-02-11 18:00"
+    stamps = outcome.validated["time_hour"]
+    assert str(stamps.dtype) == "datetime64[us, UTC]"
+    assert stamps.tolist() == pd.to_datetime(real_day["time_hour"].iloc[[0, 3]], utc=True).tolist()
+
+
+def test_a_boolean_target_and_an_unknown_missing_value():
+    from leanops_assets.contract_parts import TargetSpec
+    from leanops_assets.validation.derived import target_values
+
+    frame = pd.DataFrame({"churned": [True, False, None], "spend": [3.0, 40.0, None]})
+    boolean = TargetSpec("label", "churned", None, None, "unknown")
+    assert target_values(frame, boolean).tolist() == [1, 0, pd.NA]
+    compared = TargetSpec("label", "spend", ">=", 40.0, "negative")
+    assert target_values(frame, compared).tolist() == [0, 1, 0]

@@ -5,6 +5,7 @@
 #   scripts/services/containers.sh install    # apt-get install the container tools, if missing
 #   scripts/services/containers.sh base       # localhost/leanops-base: debootstrap'd bookworm (cached)
 #   scripts/services/containers.sh build      # localhost/leanops: the Dockerfile over that base
+#   scripts/services/containers.sh postgres   # localhost/leanops-postgres: Debian's postgresql on it
 #
 # BASE_IMAGE=python:3.11-slim-bookworm builds over the official image instead (where a registry
 # is reachable). DEBIAN_MIRROR defaults to the mirror apt uses. The machine's CA bundle (pip's
@@ -14,6 +15,7 @@ source "$(dirname "$0")/common.sh"
 
 BASE_TAG="${LEANOPS_BASE_TAG:-localhost/leanops-base}"
 IMAGE_TAG="${LEANOPS_IMAGE_TAG:-localhost/leanops}"
+POSTGRES_TAG="${LEANOPS_POSTGRES_TAG:-localhost/leanops-postgres}"
 TOOLS=(podman buildah runc debootstrap podman-compose)
 
 install() {
@@ -91,12 +93,20 @@ build() {
   echo "$IMAGE_TAG"
 }
 
+postgres() {
+  base
+  bud --build-arg "BASE_IMAGE=$BASE_TAG" -t "$POSTGRES_TAG" \
+    -f "$REPO_ROOT/deploy/postgres/Containerfile" "$REPO_ROOT/deploy/postgres"
+  echo "$POSTGRES_TAG"
+}
+
 case "${1:-}" in
   install) install ;;
   base) base ;;
   build) build ;;
+  postgres) postgres ;;
   *)
-    echo "usage: $0 install|base|build" >&2
+    echo "usage: $0 install|base|build|postgres" >&2
     exit 2
     ;;
 esac

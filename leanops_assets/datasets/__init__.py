@@ -1,0 +1,1 @@
+"""Dataset plugins: one folder per dataset, holding its contract and reference-table contracts."""
