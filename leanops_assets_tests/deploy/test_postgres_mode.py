@@ -52,6 +52,8 @@ def postgres_dagster_home(tmp_path, postgres, monkeypatch):
     return env
 
 
+# The replay alone took 640-890 s on the shared 2-core machine under other jobs' load.
+@pytest.mark.timeout(1800)
 def test_lifecycle_replay_records_every_asset_check_and_tick_in_postgres(postgres_dagster_home):
     env = {**postgres_dagster_home, **services.LIFECYCLE_ENV}
     done = subprocess.run(
@@ -60,7 +62,7 @@ def test_lifecycle_replay_records_every_asset_check_and_tick_in_postgres(postgre
         env={**os.environ, **env},
         capture_output=True,
         text=True,
-        timeout=1200,
+        timeout=1700,
     )
     assert done.returncode == 0, f"replay failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
     assert "champion is version 1" in done.stdout, done.stdout[-3000:]
