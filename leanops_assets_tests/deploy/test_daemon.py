@@ -1,5 +1,5 @@
 """The real `dagster-daemon run` retrains by itself: days from a landing folder are processed into a
-temporary Dagster home, a January champion scores the first days of July (real drift: weather and
+temporary Dagster home, a January champion scores 1 and 8 July (real drift: weather and
 late rates), then the daemon process's own sensor requests the retrain, its run queue launches it,
 and the promotion moves the champion alias. No daemon code runs in the test process."""
 
@@ -18,7 +18,9 @@ from leanops_assets_tests.deploy import services
 LANDING = {"resources": {"source": {"config": {"kind": "landing"}}}}
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 DATA_ASSETS = ["raw_flights", "raw_weather", "validated_flights"]
-JULY = ["2013-07-01", "2013-07-02", "2013-07-03"]
+JULY = [f"2013-07-0{d}" for d in range(1, 9)]
+# The policy wants two independent 7-day windows breaching: reports on 1 and 8 July.
+SCORED = ["2013-07-01", "2013-07-08"]
 
 
 def day_range(first: str, last: str) -> list[str]:
@@ -66,6 +68,7 @@ def sensor_runs(instance):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_the_daemon_process_requests_launches_and_promotes_a_retrain(
     leanops_home, tmp_path, monkeypatch
 ):
@@ -90,7 +93,7 @@ def test_the_daemon_process_requests_launches_and_promotes_a_retrain(
     run(defs, instance, "retraining_job", config={"ops": {"training_set": {"config": training}}})
     assert champion_version() == "1"
     run(defs, instance, "daily_pipeline", ["flight_features"], days=june[7:] + JULY)
-    for day in JULY:
+    for day in SCORED:
         run(defs, instance, "daily_pipeline", ["batch_predictions", "drift_report"], partition=day)
     assert sensor_runs(instance) == []
 
@@ -109,8 +112,8 @@ def test_the_daemon_process_requests_launches_and_promotes_a_retrain(
         services.wait_until(lambda: sensor_runs(instance), 300, "the sensor's run request", log)
         [retrain] = sensor_runs(instance)
         assert retrain.job_name == "retraining_job"
-        assert retrain.tags["dagster/run_key"] == "retrain-2013-07-03-1"
-        assert retrain.tags["leanops/drift_trigger_day"] == "2013-07-03"
+        assert retrain.tags["dagster/run_key"] == "retrain-2013-07-08-1"
+        assert retrain.tags["leanops/drift_trigger_day"] == "2013-07-08"
 
         def finished():
             return instance.get_run_by_id(retrain.run_id).is_finished
