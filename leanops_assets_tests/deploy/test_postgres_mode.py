@@ -28,6 +28,9 @@ pytestmark = pytest.mark.slow
 HERE = Path(__file__).resolve().parent
 # Two scored days after the warm-up and the first champion (services.LIFECYCLE_START onwards).
 REPLAY_DAYS = services.replayed_days(2, services.LIFECYCLE_START)
+# In no job the replay runs: materialized on demand from the UI.
+NOT_REPLAYED = {"champion_history"}
+REPLAYED_ASSETS = set(expected_lineage.ASSETS) - NOT_REPLAYED
 
 
 @pytest.fixture
@@ -96,7 +99,7 @@ def test_lifecycle_replay_records_every_asset_check_and_tick_in_postgres(postgre
         for asset in expected_lineage.daily_assets():
             materialized = instance.get_materialized_partitions(AssetKey(asset))
             assert set(REPLAY_DAYS) <= materialized, (asset, sorted(materialized))
-        for asset in expected_lineage.unpartitioned_assets():
+        for asset in sorted(set(expected_lineage.unpartitioned_assets()) - NOT_REPLAYED):
             assert instance.get_latest_materialization_event(AssetKey(asset)) is not None, asset
         champion = instance.get_latest_materialization_event(AssetKey("registered_model"))
         assert champion.asset_materialization.metadata["decision"].value == "promoted"
@@ -117,9 +120,9 @@ def test_lifecycle_replay_records_every_asset_check_and_tick_in_postgres(postgre
         "SELECT DISTINCT asset_key FROM event_logs WHERE dagster_event_type = %s",
         "ASSET_MATERIALIZATION",
     )
-    assert {AssetKey.from_db_string(k).to_user_string() for (k,) in materialized_assets} == set(
-        expected_lineage.ASSETS
-    )
+    assert {
+        AssetKey.from_db_string(k).to_user_string() for (k,) in materialized_assets
+    } == REPLAYED_ASSETS
     scored = services.pg_query(
         env,
         db,
