@@ -98,6 +98,8 @@ def child_replayed_day(args) -> dict:
         ]
     )
     wall = time.perf_counter() - wall
+    if code != 0:
+        raise RuntimeError(f"the replay exited with {code}; its lines above say why")
     instance = DagsterInstance.get()
     days = []
     for index, record in enumerate(recorder.days):
@@ -160,12 +162,12 @@ def summarize(days: list[dict], code: int, wall: float, args) -> dict:
 CHILDREN = {"replayed_day": child_replayed_day}
 
 
-def run(bench: Bench, report: dict) -> dict:
+def run(bench: Bench, report: dict) -> dict | None:
     args = bench.args
+    if args.quick:  # a replay needs a real first model: minutes of tuning, too long for --quick
+        return None
     env = bench_env(bench.tmp, args.trials, name="-replay")
     env["LEANOPS_TUNING_TRIALS"] = str(args.replay_trials)
-    if args.quick:  # a short warm-up makes a weak first model: let it be champion anyway
-        env["LEANOPS_PROMOTION_AUC_FLOOR"] = "0.5"
     return bench.run_child(
         "replayed_day",
         timeout=3600,
@@ -214,7 +216,9 @@ def breakdown(result: dict) -> str:
     return "\n".join(lines)
 
 
-def summary(result: dict) -> str:
+def summary(result: dict | None) -> str:
+    if result is None:
+        return "[replayed_day] skipped (--quick)"
     retrains = ", ".join(f"{s:.0f} s" for s in result["retrain_seconds"]) or "none"
     return (
         f"[replayed_day] {result['days']} days from {result['start']}: median day "
@@ -223,7 +227,9 @@ def summary(result: dict) -> str:
     )
 
 
-def rows(result: dict) -> list[tuple]:
+def rows(result: dict | None) -> list[tuple]:
+    if result is None:
+        return [("replayed day", "not measured (--quick)", "", None)]
     out = [
         (
             f"replayed day: median of {result['days']} days from {result['start']}, sensor tick included",
@@ -244,5 +250,5 @@ def rows(result: dict) -> list[tuple]:
     return out
 
 
-def ratios(result: dict) -> dict:
-    return {"replayed_day_median_seconds": result["median_day_seconds"]}
+def ratios(result: dict | None) -> dict:
+    return {} if result is None else {"replayed_day_median_seconds": result["median_day_seconds"]}

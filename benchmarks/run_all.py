@@ -56,7 +56,9 @@ for _measure in MEASURES:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="k=1 only, 1 repeat, no dagster dev")
+    parser.add_argument(
+        "--quick", action="store_true", help="k=1 only, 1 repeat, no dagster dev, no replay"
+    )
     parser.add_argument("--only", default="", help="comma-separated measures (default: all)")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats of each side")
     parser.add_argument("--scales", default="1,10,100", help="k of the scale measure")
@@ -89,7 +91,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         args.repeats, args.scales, args.no_dev, args.trials = 1, "1", True, 1
         args.warmup_days = min(args.warmup_days, 8)
         args.feature_scales, args.feature_days, args.sweep_days = "1", 20, 0
-        args.replay_days, args.replay_warmup_days, args.replay_trials = 2, 21, 1
     args.day = args.day or (date(2013, 1, 1) + timedelta(days=args.warmup_days)).isoformat()
     return args
 

@@ -27,49 +27,16 @@ from leanops_assets.partitions import daily_partitions
 from leanops_assets.replay_daemon import SENSOR_NAME, Daemon
 from leanops_assets.replay_report import DayResult, Retrain, write_summary
 from leanops_assets.settings import leanops_home
+from leanops_assets.uptodate import features_up_to_date, freshness, landed_and_validated
 
 # Per-step logs stay in the instance (and the UI); the terminal shows one line per day.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 VALIDATION_ASSETS = ["raw_flights", "raw_weather", "validated_flights"]
-LANDED = {"raw_flights": "flights", "raw_weather": "weather"}
 
 
 def run_config(source: str) -> dict:
     """QUIET, and the source resource's kind (the definitions' default is the bundled year)."""
     return {**QUIET, "resources": {"source": {"config": {"kind": source}}}}
-
-
-def freshness(defs: Definitions, instance: DagsterInstance, days: list[str], source: str):
-    """Which of `days` are up to date (see uptodate.py); landing files count as raw's input."""
-    from leanops_assets.ingestion.sources import default_landing_dir
-    from leanops_assets.uptodate import Freshness
-
-    def landing_file(asset: str, day: str):
-        if source != "landing" or asset not in LANDED:
-            return None
-        folder = default_landing_dir() / LANDED[asset]
-        found = [folder / f"{LANDED[asset]}_{day}.{ext}" for ext in ("csv", "parquet")]
-        return next((path for path in found if path.exists()), found[0])
-
-    return Freshness(instance, defs, days, landing_file)
-
-
-def landed_and_validated(fresh, day: str) -> bool:
-    return (
-        fresh.up_to_date("raw_flights", day, [])
-        and fresh.up_to_date("raw_weather", day, [])
-        and fresh.up_to_date("validated_flights", day, [("raw_flights", day)])
-    )
-
-
-def features_up_to_date(fresh, day: str) -> bool:
-    first = max(date.fromisoformat(day) - timedelta(days=DEFAULT_LOOKBACK_DAYS), date(2013, 1, 1))
-    window = [
-        (first + timedelta(days=i)).isoformat()
-        for i in range((date.fromisoformat(day) - first).days + 1)
-    ]
-    inputs = [("validated_flights", d) for d in window] + [("raw_weather", day), ("planes", None)]
-    return fresh.up_to_date("flight_features", day, inputs)
 
 
 def replay_days(start: str, days: int) -> list[str]:

@@ -7,11 +7,13 @@ its landing file (for the landing source) is not newer than it. Anything else is
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, Definitions
 
 CODE_VERSION_TAG = "dagster/code_version"
+LANDED = {"raw_flights": "flights", "raw_weather": "weather"}  # asset: landing folder
 _PAGE = 1000
 
 
@@ -95,3 +97,37 @@ class Freshness:
             if theirs is None or theirs.storage_id > own.storage_id:
                 return False
         return True
+
+
+def freshness(defs: Definitions, instance: DagsterInstance, days: list[str], source: str):
+    """Which of `days` are up to date (see uptodate.py); landing files count as raw's input."""
+    from leanops_assets.ingestion.sources import default_landing_dir
+
+    def landing_file(asset: str, day: str):
+        if source != "landing" or asset not in LANDED:
+            return None
+        folder = default_landing_dir() / LANDED[asset]
+        found = [folder / f"{LANDED[asset]}_{day}.{ext}" for ext in ("csv", "parquet")]
+        return next((path for path in found if path.exists()), found[0])
+
+    return Freshness(instance, defs, days, landing_file)
+
+
+def landed_and_validated(fresh, day: str) -> bool:
+    return (
+        fresh.up_to_date("raw_flights", day, [])
+        and fresh.up_to_date("raw_weather", day, [])
+        and fresh.up_to_date("validated_flights", day, [("raw_flights", day)])
+    )
+
+
+def features_up_to_date(fresh, day: str) -> bool:
+    from leanops_assets.features.schema import DEFAULT_LOOKBACK_DAYS
+
+    first = max(date.fromisoformat(day) - timedelta(days=DEFAULT_LOOKBACK_DAYS), date(2013, 1, 1))
+    window = [
+        (first + timedelta(days=i)).isoformat()
+        for i in range((date.fromisoformat(day) - first).days + 1)
+    ]
+    inputs = [("validated_flights", d) for d in window] + [("raw_weather", day), ("planes", None)]
+    return fresh.up_to_date("flight_features", day, inputs)

@@ -57,6 +57,7 @@ def test_quick_benchmark_reports_every_measure(quick_run):
         "earlier",
     } <= set(report)
     assert report["launch"] is None  # quick mode skips dagster dev
+    assert report["replayed_day"] is None  # and the replay, which needs a real first model
     assert (out / "report.png").stat().st_size > 0
     for ratio in (
         "overhead_dagster_over_bare",
@@ -145,32 +146,3 @@ def test_the_real_day_went_through_every_stage(quick_run):
     assert 0 < scale["stages"]["predict"]["rows"] <= flights
     assert all(stage["peak_rss_bytes"] > 0 for stage in scale["stages"].values())
     assert report["setup"]["pruning"]["trials_total"] >= 1
-
-
-@pytest.mark.timeout(800)
-def test_the_replayed_day_breakdown_accounts_for_the_day(quick_run):
-    stdout, report, markdown, _ = quick_run
-    replayed = report["replayed_day"]
-    assert replayed["exit_code"] == 0
-    assert [d["day"] for d in replayed["per_day"]] == ["2013-05-01", "2013-05-02"]
-    for day in replayed["per_day"]:
-        assert set(day["steps"]) >= {
-            "raw_flights",
-            "raw_weather",
-            "validated_flights",
-            "flight_features",
-            "batch_predictions",
-            "drift_report",
-        }
-        # the parts fit inside the whole: steps inside the run, the run inside the day
-        assert sum(day["steps"].values()) <= day["run"] <= day["day_seconds"]
-        assert day["run"] + day["sensor_tick"] <= day["day_seconds"] + 0.5
-        assert day["gx_validation"] < day["steps"]["validated_flights"]
-        assert day["spark_features"] < day["steps"]["flight_features"]
-        assert day["evidently"] < day["steps"]["drift_report"]
-        assert day["spark_jobs"] >= 1 and day["event_log_count"] >= 20
-        assert day["model_loads_count"] >= 1
-    median_day = sorted(d["day_seconds"] for d in replayed["per_day"])
-    assert replayed["median_day_seconds"] == pytest.approx(sum(median_day) / 2)
-    assert replayed["met"] is (replayed["median_day_seconds"] <= 5)
-    assert "median step seconds:" in stdout
