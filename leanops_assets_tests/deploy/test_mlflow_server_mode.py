@@ -12,8 +12,14 @@ from dagster import DagsterInstance, materialize
 
 from leanops_assets.monitoring.assets import batch_predictions
 from leanops_assets.registry.assets import registered_model, rollback_champion_job
-from leanops_assets.registry.promotion import registry_lock
-from leanops_assets.resources import LakeResource, MlflowResource, PromotionPolicy, TuningResource
+from leanops_assets.registry.locking import registry_lock
+from leanops_assets.resources import (
+    LakeResource,
+    MlflowResource,
+    MonitoringPolicy,
+    PromotionPolicy,
+    TuningResource,
+)
 from leanops_assets.storage import Lake
 from leanops_assets.training.assets import training_set, tuned_model
 from leanops_assets.training.tracking import mlflow_tracking_resource
@@ -48,6 +54,7 @@ def _resources() -> dict:
         "mlflow": MlflowResource(),
         "tuning": TuningResource(),
         "promotion": PromotionPolicy(auc_floor=0.5),
+        "monitoring_policy": MonitoringPolicy(),
         "mlflow_tracking": mlflow_tracking_resource,
     }
 
