@@ -117,19 +117,13 @@ def stop_process_group(
 REPLAY_START = "2013-01-01"
 
 
+def _replay(start: str, days: int) -> list[str]:
+    return [sys.executable, "-m", "leanops_assets.replay", "--start", start, "--days", str(days)]
+
+
 def replay_argv(days: int, start: str = REPLAY_START) -> list[str]:
     # The data stages only: these tests exercise the instance and the UI, not model quality.
-    return [
-        sys.executable,
-        "-m",
-        "leanops_assets.replay",
-        "--start",
-        start,
-        "--days",
-        str(days),
-        "--until",
-        "validation",
-    ]
+    return [*_replay(start, days), "--until", "validation"]
 
 
 # The whole lifecycle, kept short: 21 warm-up days (7 to tune, 7 to validate, 7 held out) train
@@ -141,17 +135,7 @@ LIFECYCLE_ENV = {"LEANOPS_TUNING_TRIALS": "3", "LEANOPS_PROMOTION_AUC_FLOOR": "0
 
 
 def lifecycle_replay_argv(days: int, start: str = LIFECYCLE_START) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "leanops_assets.replay",
-        "--start",
-        start,
-        "--days",
-        str(days),
-        "--warmup-days",
-        str(LIFECYCLE_WARMUP_DAYS),
-    ]
+    return [*_replay(start, days), "--warmup-days", str(LIFECYCLE_WARMUP_DAYS)]
 
 
 def replayed_days(days: int, start: str = REPLAY_START) -> list[str]:
