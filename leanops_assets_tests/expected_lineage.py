@@ -44,7 +44,7 @@ ASSETS: dict[str, ExpectedAsset] = {
     "registered_model": ExpectedAsset(
         "registry",
         daily=False,
-        upstream=("tuned_model",),
+        upstream=("training_set", "tuned_model"),
         checks=("holdout_auc_above_floor", "not_worse_than_champion"),
     ),
     "batch_predictions": ExpectedAsset(

@@ -20,7 +20,7 @@ from dagster import (
 from pydantic import Field
 
 from leanops_assets.resources import LakeResource, MlflowResource, PromotionPolicy
-from leanops_assets.training.assets import tuned_model
+from leanops_assets.training.assets import training_set, tuned_model
 from leanops_assets.training.tracking import (
     configure_mlflow,
     mlflow_model_version_link,
@@ -37,7 +37,8 @@ CHAMPION_CHECK = "not_worse_than_champion"
 @asset(
     group_name="registry",
     kinds={"mlflow"},
-    deps=[tuned_model],
+    # It scores the candidate and the champion on training_set's holdout: a declared input.
+    deps=[training_set, tuned_model],
     check_specs=[
         AssetCheckSpec(
             AUC_FLOOR_CHECK,
