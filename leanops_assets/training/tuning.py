@@ -267,7 +267,12 @@ def run_study(
         best_value=float(best.value),
         best_params=dict(best.params),
         best_iterations=int(best.user_attrs["best_iterations"]),
-        new_trials=sorted(t.number for t in trials if t.number not in numbers_before),
+        # Another worker on the same study adds trials meanwhile: only this process's are new.
+        new_trials=sorted(
+            t.number
+            for t in trials
+            if t.number not in numbers_before and t.user_attrs.get(WORKER_ATTR) == worker_id()
+        ),
         history=trial_history(trials),
     )
 

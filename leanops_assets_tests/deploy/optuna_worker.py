@@ -6,7 +6,7 @@ Reads the training set that training_set left in the lake (shared by every worke
 storage as tuned_model does (TuningResource.storage through open_storage), and joins the study
 tuned_model would resume for that training data (study_name of its data version). Each worker
 gets its own sampler seed, so two workers do not propose the same first trials. Prints one JSON
-line: the study name and the best value the worker saw.
+line: the study name, the best value the worker saw and the trials it ran.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def main(lake_root: str, storage_url: str, seed: int, n_trials: int) -> int:
     report = {
         "study": outcome.study_name,
         "best_value": outcome.best_value,
+        "new_trials": outcome.new_trials,
     }
     print("REPORT " + json.dumps(report))
     return 0

@@ -223,6 +223,12 @@ def test_two_workers_run_the_products_study_on_one_postgres_study(postgres, feat
     by_worker = Counter(t.user_attrs[WORKER_ATTR] for t in trials)
     assert by_worker == {f"{host}:{w.pid}": trials_each for w in workers}
     assert sorted(t.number for t in trials) == list(range(len(trials)))
+    # A worker's "trials this run" are its own, not the other worker's that finished meanwhile.
+    for worker, report in zip(workers, reports, strict=True):
+        own = sorted(
+            t.number for t in trials if t.user_attrs[WORKER_ATTR] == f"{host}:{worker.pid}"
+        )
+        assert report["new_trials"] == own, (worker.pid, report["new_trials"], own)
 
     # The best value is the validation ROC AUC of its trial's booster: refit it from scratch
     # with the same settings and score it on the validation split.
