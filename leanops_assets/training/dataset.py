@@ -14,6 +14,7 @@ from leanops_assets.storage import Lake, check_day, file_sha256
 
 FEATURE_STAGE = "features"
 FEATURE_DATASET = "flights"
+VALIDATED_STAGE = "validated"
 TRAINING_STAGE = "training"
 SPLITS = ("train", "validation", "holdout")
 
@@ -165,11 +166,22 @@ def read_splits(lake: Lake) -> dict[str, pd.DataFrame]:
     return {name: lake.read_table(TRAINING_STAGE, name) for name in SPLITS}
 
 
+def trainable_days(lake: Lake) -> list[str]:
+    """Feature days whose validated day did not fail its gates: a day that passed once, was
+    featurized, then failed on a re-delivery keeps stale features that must not be trained on."""
+    return [
+        day
+        for day in lake.materialized_days(FEATURE_STAGE, FEATURE_DATASET)
+        if not lake.has_partition(VALIDATED_STAGE, FEATURE_DATASET, day)
+        or not lake.failed_gates(VALIDATED_STAGE, FEATURE_DATASET, day)
+    ]
+
+
 def build_training_set(
     lake: Lake, spec: WindowSpec
 ) -> tuple[dict[str, pd.DataFrame], SplitDays, str]:
     """Read the window from the feature lake, split it, write the splits; return them and the version."""
-    window = select_window(lake.materialized_days(FEATURE_STAGE, FEATURE_DATASET), spec)
+    window = select_window(trainable_days(lake), spec)
     frame = labelled_rows(lake.read_partitions(FEATURE_STAGE, FEATURE_DATASET, window))
     with_outcomes = set(pd.to_datetime(frame[DATE_COLUMN]).dt.strftime("%Y-%m-%d"))
     days = split_days([day for day in window if day in with_outcomes], spec)

@@ -121,3 +121,25 @@ def test_rows_without_known_outcomes_are_not_trained_on(feature_lake, feature_da
     assert len(splits["holdout"]) == labelled
     for frame in splits.values():
         assert frame["is_late"].notna().all() and frame["is_late"].dtype == "int64"
+
+
+def test_a_day_that_failed_its_gates_is_not_trained_on(feature_lake, feature_days):
+    # The day passed once and was featurized; a corrected re-delivery then failed its gates.
+    # Its old features are still in the lake, and training must not read them.
+    days = sorted(feature_days)
+    gated = days[-2]
+    feature_lake.write_partition(
+        "validated",
+        "flights",
+        gated,
+        pd.DataFrame({"flight_id": ["x"]}),
+        failed_gates=["daily_volume_within_band"],
+    )
+    config = {"window_days": 14, "validation_days": 3, "holdout_days": 3}
+    assert _materialize(config, DagsterInstance.ephemeral()).success
+    splits = read_splits(feature_lake)
+    trained_days = set()
+    for frame in splits.values():
+        trained_days |= set(pd.to_datetime(frame["flight_date"]).dt.strftime("%Y-%m-%d"))
+    assert gated not in trained_days
+    assert sorted(trained_days) == [d for d in days[-14:] if d != gated]
