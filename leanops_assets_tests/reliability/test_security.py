@@ -203,6 +203,7 @@ def test_the_monitoring_loader_takes_a_name_and_loads_only_from_the_registry(tmp
         "tracking_uri",
         "registry_uri",
         "model_name",
+        "alias",  # a registry alias (champion, or previous for shadow scoring), never a path
     ]
     source = inspect.getsource(predict)
     loads = re.findall(r"load_model\(([^)]*)\)", source)
