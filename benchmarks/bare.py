@@ -73,8 +73,8 @@ def bare_day(
         return len(log)
 
     def drift() -> int:
-        current, _ = current_window(lake, day)
         model = champion()
+        current, _ = current_window(lake, day, model)
         reference, _ = reference_frame(lake, model)
         outcome = compute_drift(
             current, reference, policy.drift_share_threshold, timestamp=day_timestamp(day)
