@@ -26,11 +26,7 @@ def bare_day(
     from leanops_assets.monitoring.drift import compute_drift, day_timestamp
     from leanops_assets.monitoring.predict import PREDICTION_SCHEMA, load_champion, score_features
     from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPolicy
-    from leanops_assets.validation.rules import (
-        quarantine_schema,
-        validate_partition,
-        validated_schema,
-    )
+    from leanops_assets.validation.assets import validate_day
 
     lake = LakeResource().lake()
     mlflow = MlflowResource()
@@ -51,15 +47,11 @@ def bare_day(
         return len(flights)
 
     def validate() -> int:
-        raw = lake.read_partition("raw", "flights", day)
-        outcome = validate_partition(raw, contract, day)
-        lake.write_partition(
-            "validated", "flights", day, outcome.validated, validated_schema(contract)
+        # The asset's own stage function: suite, gates and verdict, as validated_flights does.
+        done = validate_day(
+            lake, day, contract, contract.quarantine_max_share, contract.volume_band
         )
-        lake.write_partition(
-            "quarantine", "flights", day, outcome.quarantine, quarantine_schema(list(raw.columns))
-        )
-        return outcome.raw_rows
+        return done.outcome.raw_rows
 
     def features() -> int:
         run = materialize_feature_days(spark, lake, [day])

@@ -1,5 +1,6 @@
 """Validation: the contract's Great Expectations suite splits each raw day into validated and quarantined rows."""
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from leanops_assets.contract import Contract, load_contract
 from leanops_assets.metadata import preview, written_file_metadata
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.resources import LakeResource
-from leanops_assets.storage import Lake
+from leanops_assets.storage import Lake, WrittenFile
 
 if TYPE_CHECKING:
     from leanops_assets.validation.rules import ValidationOutcome
@@ -116,6 +117,43 @@ def gate_results(
     return results
 
 
+@dataclass(frozen=True)
+class ValidatedDay:
+    outcome: "ValidationOutcome"
+    checks: list[AssetCheckResult]
+    failed: list[str]
+    validated: WrittenFile
+    quarantined: WrittenFile
+
+
+def validate_day(
+    store: Lake, day: str, contract: Contract, max_share: float, band: float
+) -> ValidatedDay:
+    """The validation stage: suite, gates, and both partitions written with the day's verdict.
+
+    The asset and the bare benchmark both call it, so they do the same work."""
+    # pandas and Great Expectations load in the run, not with the definitions
+    from leanops_assets.validation.rules import (
+        quarantine_schema,
+        validate_partition,
+        validated_schema,
+    )
+
+    raw = store.read_partition("raw", "flights", day)
+    outcome = validate_partition(raw, contract, day)
+    history = trailing_volume(store, day, contract.volume_trailing_days)
+    checks = gate_results(outcome, contract, history, max_share, band)
+    # The verdict is written with the rows: a day that failed is skipped by every later reader.
+    failed = [check.check_name for check in checks if not check.passed]
+    validated = store.write_partition(
+        "validated", "flights", day, outcome.validated, validated_schema(contract), failed
+    )
+    quarantined = store.write_partition(
+        "quarantine", "flights", day, outcome.quarantine, quarantine_schema(list(raw.columns))
+    )
+    return ValidatedDay(outcome, checks, failed, validated, quarantined)
+
+
 @asset(
     partitions_def=daily_partitions,
     deps=["raw_flights"],
@@ -135,35 +173,20 @@ def gate_results(
 def validated_flights(
     context: AssetExecutionContext, config: ValidationConfig, lake: LakeResource
 ) -> MaterializeResult:
-    # pandas and Great Expectations load in the run, not with the definitions
-    from leanops_assets.validation.rules import (
-        quarantine_schema,
-        validate_partition,
-        validated_schema,
-    )
-
     day = context.partition_key
     contract = load_contract()
     store = lake.lake()
-    raw = store.read_partition("raw", "flights", day)
-    outcome = validate_partition(raw, contract, day)
-    checks = gate_results(
-        outcome,
+    day_result = validate_day(
+        store,
+        day,
         contract,
-        trailing_volume(store, day, contract.volume_trailing_days),
         contract.quarantine_max_share
         if config.max_quarantined_share is None
         else config.max_quarantined_share,
         contract.volume_band if config.volume_band is None else config.volume_band,
     )
-    # The verdict is written with the rows: a day that failed is skipped by every later reader.
-    failed = [check.check_name for check in checks if not check.passed]
-    validated = store.write_partition(
-        "validated", "flights", day, outcome.validated, validated_schema(contract), failed
-    )
-    quarantined = store.write_partition(
-        "quarantine", "flights", day, outcome.quarantine, quarantine_schema(list(raw.columns))
-    )
+    outcome, checks, failed = day_result.outcome, day_result.checks, day_result.failed
+    validated, quarantined = day_result.validated, day_result.quarantined
     labels = outcome.validated[contract.target_name].dropna()  # unknown outcomes are no label
     return MaterializeResult(
         metadata={
