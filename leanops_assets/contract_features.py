@@ -31,7 +31,7 @@ __all__ = ["AsOfSpec", "CalendarSpec", "FeatureSpec", "JoinSpec", "OutcomeSpec",
 class FunctionSpec:
     name: str  # a function of datasets/<name>/features.py: (rows, target_dates) -> rows
     adds: tuple[str, ...]
-    reads: tuple[str, ...]  # contract columns it reads besides the declared features
+    reads: tuple[str, ...]  # columns it reads that are not features: of the row, or joined
 
 
 @dataclass(frozen=True)
@@ -111,11 +111,12 @@ def parse_features(
         only_fields(fn, {"name", "adds", "reads"}, f"{where}.function")
         adds = require(fn, "adds", f"{where}.function", list)
         reads = fn.get("reads", [])
-        bad = [c for c in reads if c not in columns or c in early]
+        joined = {n for j in joins for n in j.columns.values()}
+        bad = [c for c in reads if c not in joined and (c not in columns or c in early)]
         if not isinstance(reads, list) or bad:
             raise ContractError(
                 f"{where}.function.reads: {bad or reads!r} must be declared columns known at "
-                f"the prediction time"
+                f"the prediction time, or columns of a references join"
             )
         name = require(fn, "name", f"{where}.function", str)
         function = FunctionSpec(name, tuple(adds), tuple(reads))
@@ -154,11 +155,11 @@ def _check_roles(spec: FeatureSpec, columns: dict[str, ColumnSpec], early: set[s
     for name, source in made.items():
         if source == "rates" and name in spec.categorical:
             raise ContractError(f"{where}.categorical: '{name}' is a rate, list it as numeric")
-        is_reference = source.startswith("references.")
-        if name not in names and not (is_reference and spec.function is not None):
+        function_reads = spec.function.reads if spec.function else ()
+        if name not in names and name not in function_reads:
             raise ContractError(
-                f"{where}.{source}: '{name}' is in neither categorical nor numeric (only a "
-                f"reference column may be left out, for the dataset's function to use)"
+                f"{where}.{source}: '{name}' is in neither categorical nor numeric (nor in "
+                f"function.reads)"
             )
 
 

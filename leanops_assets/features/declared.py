@@ -62,7 +62,7 @@ def row_columns(contract: Contract) -> list[str]:
         needed += [*join.keys, *([join.as_of.row_time] if join.as_of else [])]
     if spec.function:
         needed += list(spec.function.reads)
-    return [name for name in contract.columns if name in set(needed)]
+    return [name for name in contract.columns if name in set(needed)]  # joined ones are not
 
 
 def dataset_function(contract: Contract) -> Callable[[DataFrame, list[date]], DataFrame] | None:
