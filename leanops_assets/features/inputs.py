@@ -67,7 +67,7 @@ def join_of(contract: Contract, table: str) -> JoinSpec:
 
 def _by_stored_types(paths: list[str], schema: pa.Schema) -> list[list[str]]:
     """Files grouped by how they store the input columns (from their footers): a lake written
-    before time_hour was typed holds it as text, and Spark reads one stored type per scan."""
+    before timestamps were typed holds them as text, and Spark reads one stored type per scan."""
     groups: dict[tuple[str, ...], list[str]] = {}
     for path in paths:
         stored = pq.read_schema(path)

@@ -65,23 +65,25 @@ class FeatureInputs:
     reference_rows_left_out: dict[str, dict[str, int]]  # table -> reason -> rows
 
 
-def gated_lookback_days(lake: Lake, days: list[str], target: list[str]) -> dict[str, list[str]]:
+def gated_lookback_days(
+    lake: Lake, days: list[str], target: list[str], dataset: str = "flights"
+) -> dict[str, list[str]]:
     """Days whose blocking checks failed, with those checks; a gated target day is an error."""
-    gated = {day: lake.failed_gates("validated", "flights", day) for day in days}
+    gated = {day: lake.failed_gates("validated", dataset, day) for day in days}
     gated = {day: failed for day, failed in gated.items() if failed}
     blocked = {day: gated[day] for day in target if day in gated}
     if blocked:
         raise GatedDayError(
-            f"validated/flights day(s) {sorted(blocked)} failed their gates {blocked} "
-            f"({lake.root}); fix the landing file and re-materialize validated_flights for them, "
-            f"or leave them out of this run"
+            f"validated/{dataset} day(s) {sorted(blocked)} failed their gates {blocked} "
+            f"({lake.root}); fix the landing file and re-materialize validated_{dataset} for "
+            f"them, or leave them out of this run"
         )
     return gated
 
 
-def history_start() -> str:
+def history_start(contract: Contract | None = None) -> str:
     """The contract's first day: look-back days before it are absent, not missing."""
-    return load_contract().partition_start.isoformat()
+    return (contract or load_contract()).partition_start.isoformat()
 
 
 def days_needed(
@@ -139,10 +141,10 @@ def read_feature_inputs(
     """
     contract = contract or load_contract()
     upstream = f"validated_{contract.name}"
-    needed = days_needed(target_days, lookback_days, first_day)
+    needed = days_needed(target_days, lookback_days, first_day or history_start(contract))
     target = sorted({check_day(day) for day in target_days})
     check_present(lake, "validated", contract.name, needed, upstream)
-    gated = gated_lookback_days(lake, needed, target)
+    gated = gated_lookback_days(lake, needed, target, contract.name)
     row_days = [day for day in needed if day not in gated]
     references, left_out = {}, {}
     for join in features_of(contract).joins:
