@@ -52,7 +52,7 @@ def features_of(contract: Contract) -> FeatureSpec:
 def row_columns(contract: Contract) -> list[str]:
     """The contract columns the declared features read from the validated rows."""
     spec = features_of(contract)
-    needed = [name for name in spec.passthrough]
+    needed = list(spec.passthrough)
     if spec.calendar:
         needed.append(spec.calendar.of)
     if spec.rates:
@@ -128,7 +128,7 @@ def _all_present(columns: tuple[str, ...]) -> Column:
     return reduce(lambda a, b: a & b, [F.col(c).isNotNull() for c in columns])
 
 
-def _as_of(rows: DataFrame, table: DataFrame, join: JoinSpec, id_column: str) -> DataFrame:
+def _as_of(rows: DataFrame, table: DataFrame, join: JoinSpec, row_key: list[str]) -> DataFrame:
     """Per row, the latest observation known at the row's time; repeats of one time averaged."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -151,7 +151,7 @@ def _as_of(rows: DataFrame, table: DataFrame, join: JoinSpec, id_column: str) ->
     usable = [*same_key, F.col("_observed") <= latest]
     if as_of.max_age is not None:
         usable.append(F.col("_observed") >= latest - _interval(as_of.max_age))
-    newest = Window.partitionBy(id_column).orderBy(F.col("_observed").desc_nulls_last())
+    newest = Window.partitionBy(*row_key).orderBy(F.col("_observed").desc_nulls_last())
     matched = rows.join(observed, usable, "left").withColumn("_rank", F.row_number().over(newest))
     return matched.where(F.col("_rank") == 1).drop("_rank", "_observed", *keys.values())
 
@@ -206,7 +206,9 @@ def build_features(
     for join in spec.joins:
         table = references[join.table]
         target = (
-            _as_of(target, table, join, id_column) if join.as_of else _by_key(target, table, join)
+            _as_of(target, table, join, [id_column, day])
+            if join.as_of
+            else _by_key(target, table, join)
         )
     function = dataset_function(contract)
     if function is not None:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leanops_assets.contract import Contract, load_contract
-from leanops_assets.features.declared import build_features, features_of, row_columns
+from leanops_assets.features.declared import build_features, features_of
 from leanops_assets.features.inputs import reference_schema, spark_read_rows
 from leanops_assets.features.references import (
     check_present,
@@ -102,8 +102,8 @@ def days_needed(
 def check_features_known_at_prediction_time(
     feature_columns: list[str], contract: Contract | None = None
 ) -> None:
-    """A post-event column of the contract, or the target, is never a feature, nor read by one
-    (rates excepted: they read only the days before the row's day)."""
+    """A post-event column of the contract, or the target, is never a feature. (What declared
+    features read is checked when the contract loads: contract_features.py.)"""
     contract = contract or load_contract()
     post_event = {*contract.post_event_columns, contract.target_name, contract.target.column}
     leaked = sorted(set(feature_columns) & post_event)
@@ -112,15 +112,6 @@ def check_features_known_at_prediction_time(
             f"feature column(s) {leaked} are known only after the prediction time "
             f"({contract.source_path.name}: post_event_columns / target); remove them"
         )
-    if contract.features is not None:
-        spec = contract.features
-        rate_inputs = {o.column for o in spec.rates.outcomes} if spec.rates else set()
-        read = sorted((set(row_columns(contract)) - rate_inputs) & post_event)
-        if read:
-            raise ValueError(
-                f"declared features of {contract.source_path.name} read {read}, known only "
-                f"after the prediction time; remove them from the features: block"
-            )
 
 
 def read_feature_inputs(
@@ -216,7 +207,7 @@ def materialize_feature_days(
     """Read the inputs, build the features of all target days in one Spark job, write each day."""
     started = time.perf_counter()
     contract = load_contract()
-    check_features_known_at_prediction_time([*CATEGORICAL_FEATURES, *NUMERIC_FEATURES], contract)
+    check_features_known_at_prediction_time(features_of(contract).columns, contract)
     inputs = read_feature_inputs(spark, lake, target_days, lookback_days, contract=contract)
     features = build_features(contract, inputs.rows, inputs.references, target_days, lookback_days)
     table = collect_features(features)
