@@ -102,3 +102,23 @@ def test_a_post_event_column_cannot_be_declared_a_feature():
     by_key["features"]["rates"]["keys"]["damage"] = "returned_damaged"
     with pytest.raises(ContractError, match=r"features.rates.keys.damage"):
         parse_contract(by_key, CONTRACT_PATH)
+
+
+def test_a_declared_function_without_its_features_py_is_named(tmp_path):
+    from leanops_assets.contract import load_contract_file
+    from leanops_assets.features.declared import dataset_function
+
+    folder = tmp_path / "rentals"
+    folder.mkdir()
+    raw = yaml.safe_load(CONTRACT_PATH.read_text())
+    raw["features"]["numeric"].append("minutes_to_close")
+    raw["features"]["function"] = {"name": "add_rental_features", "adds": ["minutes_to_close"]}
+    (folder / "contract.yaml").write_text(yaml.safe_dump(raw))
+    weather = CONTRACT_PATH.parent / "station_weather.yaml"
+    (folder / "station_weather.yaml").write_text(weather.read_text())
+    contract = load_contract_file(folder / "contract.yaml")
+    with pytest.raises(ValueError, match=r"features.function needs .*rentals/features.py"):
+        dataset_function(contract)
+    (folder / "features.py").write_text("def add_features(rows, target_dates):\n    return rows\n")
+    with pytest.raises(ValueError, match=r"features.py has no function 'add_rental_features'"):
+        dataset_function(contract)
