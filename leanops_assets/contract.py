@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from leanops_assets.contract_features import FeatureSpec, parse_features
 from leanops_assets.contract_parts import (
     COLUMN_TYPES,
     ColumnSpec,
@@ -60,6 +61,7 @@ class Contract:
     quarantine_max_share: float
     columns: dict[str, ColumnSpec] = field(default_factory=dict)
     references: dict[str, ReferenceContract] = field(default_factory=dict)
+    features: FeatureSpec | None = None  # the declared features (features/declared.py)
 
     @property
     def source_keys(self) -> tuple[str, ...]:
@@ -176,6 +178,16 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
         table: load_reference_file(source_path.parent / f"{table}.yaml", where, columns)
         for table in require(raw, "references", where, list)
     }
+    prediction_time_column = _prediction_time(raw, columns, where)
+    features = parse_features(
+        raw.get("features"),
+        columns,
+        references,
+        target,
+        tuple(raw["post_event_columns"]),
+        prediction_time_column,
+        where,
+    )
     return Contract(
         name=name,
         source_path=source_path,
@@ -186,7 +198,7 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
         entity=entity,
         categorical=tuple(raw["categorical"]),
         target=target,
-        prediction_time_column=_prediction_time(raw, columns, where),
+        prediction_time_column=prediction_time_column,
         post_event_columns=tuple(raw["post_event_columns"]),
         outcome_columns=outcome_columns,
         outcomes_known_column=known_column,
@@ -195,6 +207,7 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
         quarantine_max_share=float(max_share),
         columns=columns,
         references=references,
+        features=features,
     )
 
 
