@@ -19,9 +19,11 @@ from leanops_assets.contract_parts import (
     ColumnSpec,
     ContractError,
     EntityIdSpec,
+    RowDaySpec,
     TargetSpec,
     parse_column,
     parse_entity_id,
+    parse_row_day,
     parse_target,
     require,
 )
@@ -47,6 +49,7 @@ class Contract:
     partition_column: str
     partition_start: date
     partition_end: date | None  # None: open-ended, the partitions extend to today
+    row_day: RowDaySpec  # how a row's own day is known: validation checks it is the partition's
     keys: tuple[str, ...]
     entity: EntityIdSpec
     categorical: tuple[str, ...]
@@ -84,7 +87,7 @@ def _columns(raw: dict[str, Any], where: str) -> dict[str, ColumnSpec]:
 
 def _partition(raw: dict[str, Any], where: str) -> tuple[str, date, date | None]:
     partition = require(raw, "partition", where, dict)
-    unknown = set(partition) - {"column", "start", "end"}
+    unknown = set(partition) - {"column", "start", "end", "day_of_row"}
     if unknown:
         raise ContractError(f"{where}.partition: unknown field(s) {sorted(unknown)}")
     try:
@@ -148,6 +151,9 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
     quarantine = require(raw, "quarantine", where, dict)
     columns = _columns(raw, where)
     partition_column, start, end = _partition(raw, where)
+    row_day = parse_row_day(
+        require(raw["partition"], "day_of_row", f"{where}.partition", dict), columns, where
+    )
 
     keys = tuple(require(raw, "keys", where, list))
     for key in keys:
@@ -194,6 +200,7 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
         partition_column=partition_column,
         partition_start=start,
         partition_end=end,
+        row_day=row_day,
         keys=keys,
         entity=entity,
         categorical=tuple(raw["categorical"]),
