@@ -1,9 +1,8 @@
 """A small synthetic second dataset: bike rentals at three stations over four days of 2024.
 
 Its contract (leanops_assets_tests/datasets/rentals/) declares every feature; it has no feature
-code. The raw days are delivered as a landing file would hold them (timestamps as text), typed
-by the contract and given their id and target by the product's own functions. (validate_partition
-itself still checks flights' year/month/day columns: issue 11 item 2, not this dataset's path.)
+code. Each raw day is delivered as a landing CSV, read by the product's landing reader and
+validated by its validate_partition against the rentals contract.
 """
 
 from pathlib import Path
@@ -55,11 +54,12 @@ def rentals_contract() -> Contract:
     return load_contract_file(CONTRACT_PATH)
 
 
-def raw_day(day: str) -> pd.DataFrame:
-    rows = [row for row in RENTALS if row[3].startswith(day)]
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    frame["returned_damaged"] = frame["returned_damaged"].astype("boolean")
-    return frame
+def write_landing_day(landing: Path, day: str, rows: list[tuple]) -> Path:
+    """The rows as the day's landing CSV, <landing>/rentals/rentals_<day>.csv (NA: empty cell)."""
+    path = landing / "rentals" / f"rentals_{day}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(path, index=False)
+    return path
 
 
 def raw_observations(day: str) -> pd.DataFrame:
@@ -67,23 +67,25 @@ def raw_observations(day: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["station", "observed_at", "temp_c"])
 
 
-def validated_day(contract: Contract, day: str) -> pd.DataFrame:
-    """A raw day typed per the contract, with its partition day, id and target."""
-    from leanops_assets.validation.derived import add_derived_columns
-    from leanops_assets.validation.rules import cast_column
+def validated_day(contract: Contract, landing: Path, day: str) -> pd.DataFrame:
+    """A day's rentals landed as CSV, then validated by the product; none may be quarantined."""
+    from leanops_assets.ingestion.sources import landing_day
+    from leanops_assets.validation.rules import validate_partition
 
-    raw = raw_day(day)
-    typed = pd.DataFrame(index=raw.index)
-    for name, spec in contract.columns.items():
-        typed[name], failed = cast_column(raw[name], spec)
-        assert not failed.any(), f"{day}: {name} does not parse"
-    return add_derived_columns(typed, day, contract)
+    write_landing_day(landing, day, [row for row in RENTALS if row[3].startswith(day)])
+    raw, _ = landing_day(landing, "rentals", day)
+    outcome = validate_partition(raw, contract, day)
+    assert outcome.quarantine.empty, f"{day}: {outcome.reason_counts}"
+    return outcome.validated
 
 
 def rentals_lake(root: Path) -> Lake:
     """The four days validated into a lake, and the station weather as delivered, raw."""
     contract, lake = rentals_contract(), Lake(root)
+    from leanops_assets.validation.rules import validated_schema
+
     for day in DAYS:
-        lake.write_partition("validated", contract.name, day, validated_day(contract, day))
+        rows = validated_day(contract, root / "landing", day)
+        lake.write_partition("validated", contract.name, day, rows, validated_schema(contract))
         lake.write_partition("raw", "station_weather", day, raw_observations(day))
     return lake

@@ -1,0 +1,47 @@
+"""A second dataset through the product's own validation: a day of bike rentals landed as CSV,
+checked by its contract (rentals: a row's day is its start, read in Paris local time)."""
+
+from datetime import date
+
+import pandas as pd
+
+from leanops_assets.ingestion.sources import landing_day
+from leanops_assets.validation.rules import validate_partition
+from leanops_assets_tests.features.rentals import RENTALS, rentals_contract, write_landing_day
+
+DAY = "2024-03-04"
+
+
+def test_a_rentals_day_is_validated_and_quarantined_by_its_contract(tmp_path):
+    rows = [row for row in RENTALS if row[3].startswith(DAY)] + [
+        # 23:30Z on the 3rd is 00:30 on the 4th in Paris: a rental of this day
+        ("r20", "east", "ebike", "2024-03-03T23:30:00Z", 3, 30.0, False),
+        # 23:30Z on the 4th is 00:30 on the 5th in Paris: a rental of the next day
+        ("r21", "north", "city", "2024-03-04T23:30:00Z", 4, 12.0, False),
+        ("r22", "south", "city", "4 March 2024, 10:00", 4, 12.0, False),
+        ("r23", "south", "city", "2024-03-04T10:15:00Z", 140, 12.0, False),  # max 100 docked
+    ]
+    write_landing_day(tmp_path, DAY, rows)
+    raw, _ = landing_day(tmp_path, "rentals", DAY)
+
+    outcome = validate_partition(raw, rentals_contract(), DAY)
+
+    quarantined = outcome.quarantine.set_index("rental_id")
+    assert quarantined["_reason"].to_dict() == {
+        "r21": "date: row is not of partition 2024-03-04",
+        "r22": "type: started_at is not timestamp",
+        "r23": "out of range: docked_bikes",
+    }
+    assert quarantined.loc["r22", "started_at"] == "4 March 2024, 10:00"  # kept as delivered
+    assert quarantined.loc["r23", "docked_bikes"] == "140"
+    assert outcome.schema.ok and outcome.raw_rows == 8
+
+    validated = outcome.validated
+    assert validated["rental_key"].tolist() == ["r11", "r12", "r13", "r14", "r20"]
+    assert validated["rental_id"].tolist() == ["r11", "r12", "r13", "r14", "r20"]
+    # duration_min > 30: 5, 90, 31, still out (unknown), 30
+    assert validated["is_long"].tolist() == [0, 1, 1, pd.NA, 0]
+    assert set(validated["rental_day"]) == {date(2024, 3, 4)}
+    assert validated["started_at"].iloc[4] == pd.Timestamp("2024-03-03T23:30:00Z")
+    assert validated["docked_bikes"].tolist() == [9, 1, 0, 2, 3]
+    assert validated["returned_damaged"].tolist() == [False, True, False, pd.NA, False]
