@@ -45,3 +45,25 @@ def test_a_rentals_day_is_validated_and_quarantined_by_its_contract(tmp_path):
     assert validated["started_at"].iloc[4] == pd.Timestamp("2024-03-03T23:30:00Z")
     assert validated["docked_bikes"].tolist() == [9, 1, 0, 2, 3]
     assert validated["returned_damaged"].tolist() == [False, True, False, pd.NA, False]
+
+
+def test_the_validation_stage_reads_and_writes_the_contracts_dataset(tmp_path):
+    from leanops_assets.storage import Lake
+    from leanops_assets.validation.assets import VOLUME_CHECK, validate_day
+    from leanops_assets_tests.features.rentals import DAYS
+
+    contract, lake = rentals_contract(), Lake(tmp_path / "lake")
+    for day in DAYS:  # 4, 4, 2 and 4 rentals
+        write_landing_day(tmp_path, day, [row for row in RENTALS if row[3].startswith(day)])
+        lake.write_partition("raw", "rentals", day, landing_day(tmp_path, "rentals", day)[0])
+        done = validate_day(lake, day, contract, max_share=0.5, band=0.9)
+        assert done.failed == [], day
+
+    volume = next(c for c in done.checks if c.check_name == VOLUME_CHECK)
+    # the trailing days are the rentals' own: (4 + 4 + 2) / 3, within +-90 %
+    assert volume.metadata["expected"].value == (
+        "0 .. 6 rows (trailing average 3 over 3 days, +-90%)"
+    )
+    written = lake.read_partition("validated", "rentals", "2024-03-04")
+    assert written["rental_key"].tolist() == ["r11", "r12", "r13", "r14"]
+    assert lake.read_partition("quarantine", "rentals", "2024-03-04").empty
