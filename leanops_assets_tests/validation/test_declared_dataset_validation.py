@@ -67,3 +67,34 @@ def test_the_validation_stage_reads_and_writes_the_contracts_dataset(tmp_path):
     written = lake.read_partition("validated", "rentals", "2024-03-04")
     assert written["rental_key"].tolist() == ["r11", "r12", "r13", "r14"]
     assert lake.read_partition("quarantine", "rentals", "2024-03-04").empty
+
+
+def test_a_row_day_can_be_a_date_column():
+    import yaml
+
+    from leanops_assets.contract import parse_contract
+    from leanops_assets_tests.features.rentals import CONTRACT_PATH
+
+    raw_contract = yaml.safe_load(CONTRACT_PATH.read_text())
+    raw_contract["name"] = "rentals_by_booking"  # its own GX suite, which checks booked_on
+    raw_contract["columns"]["booked_on"] = {"type": "date", "nullable": False, "format": "%d/%m/%Y"}
+    raw_contract["partition"]["day_of_row"] = {"column": "booked_on"}
+    contract = parse_contract(raw_contract, CONTRACT_PATH)
+    raw = pd.DataFrame(
+        [
+            ("r11", "north", "ebike", "2024-03-04T07:30:00Z", "9", "5.0", "False", "04/03/2024"),
+            ("r12", "south", "city", "2024-03-04T09:05:00Z", "1", "90.0", "True", "05/03/2024"),
+            ("r13", "east", "city", "2024-03-04T10:00:00Z", "0", "31.0", "False", "04/03/2024"),
+            ("r14", "north", None, "2024-03-04T11:30:00Z", "2", None, None, None),
+        ],
+        columns=[*contract.columns],
+    )
+
+    outcome = validate_partition(raw, contract, DAY)
+
+    assert outcome.quarantine.set_index("rental_id")["_reason"].to_dict() == {
+        "r12": "date: row is not of partition 2024-03-04",
+        "r14": "null: booked_on",
+    }
+    assert outcome.validated["rental_key"].tolist() == ["r11", "r13"]
+    assert outcome.validated["booked_on"].tolist() == [date(2024, 3, 4), date(2024, 3, 4)]
