@@ -76,7 +76,6 @@ def test_a_row_day_can_be_a_date_column():
     from leanops_assets_tests.features.rentals import CONTRACT_PATH
 
     raw_contract = yaml.safe_load(CONTRACT_PATH.read_text())
-    raw_contract["name"] = "rentals_by_booking"  # its own GX suite, which checks booked_on
     raw_contract["columns"]["booked_on"] = {"type": "date", "nullable": False, "format": "%d/%m/%Y"}
     raw_contract["partition"]["day_of_row"] = {"column": "booked_on"}
     contract = parse_contract(raw_contract, CONTRACT_PATH)
@@ -98,3 +97,22 @@ def test_a_row_day_can_be_a_date_column():
     }
     assert outcome.validated["rental_key"].tolist() == ["r11", "r13"]
     assert outcome.validated["booked_on"].tolist() == [date(2024, 3, 4), date(2024, 3, 4)]
+
+
+def test_a_contract_edited_under_the_same_name_is_checked_by_its_own_rules(tmp_path):
+    import yaml
+
+    from leanops_assets.contract import parse_contract
+    from leanops_assets_tests.features.rentals import CONTRACT_PATH
+
+    write_landing_day(tmp_path, DAY, [row for row in RENTALS if row[3].startswith(DAY)])
+    raw, _ = landing_day(tmp_path, "rentals", DAY)
+    assert validate_partition(raw, rentals_contract(), DAY).quarantine.empty
+    edited = yaml.safe_load(CONTRACT_PATH.read_text())
+    edited["columns"]["docked_bikes"]["max"] = 5  # r11 has 9 docked bikes
+
+    outcome = validate_partition(raw, parse_contract(edited, CONTRACT_PATH), DAY)
+
+    assert outcome.quarantine.set_index("rental_id")["_reason"].to_dict() == {
+        "r11": "out of range: docked_bikes"
+    }
