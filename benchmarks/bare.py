@@ -20,8 +20,8 @@ def bare_day(
     The champion is loaded by predict and again by drift, as the two assets do. Returns row counts.
     """
     from leanops_assets.contract import load_contract
+    from leanops_assets.datasets.flights.source import bundled_day, scaled_flights_day
     from leanops_assets.features.lake_io import materialize_feature_days
-    from leanops_assets.ingestion.sources import bundled_day, scaled_flights_day
     from leanops_assets.monitoring.assets import PREDICTIONS, current_window, reference_frame
     from leanops_assets.monitoring.drift import compute_drift, day_timestamp
     from leanops_assets.monitoring.predict import PREDICTION_SCHEMA, load_champion, score_features
@@ -85,8 +85,8 @@ def bare_day(
 def bare_warmup(days: list[str]) -> None:
     """Quick mode: the warm-up's library calls without Dagster (land, validate, one features run)."""
     from leanops_assets.contract import load_contract
+    from leanops_assets.datasets.flights.source import bundled_day
     from leanops_assets.features.lake_io import materialize_feature_days
-    from leanops_assets.ingestion.sources import bundled_day
     from leanops_assets.resources import LakeResource
     from leanops_assets.validation.rules import validate_partition, validated_schema
 

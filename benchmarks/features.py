@@ -30,7 +30,11 @@ def nth_day(n: int) -> str:
 
 
 def prepare_lake(root: Path, last_day: int, scale: int) -> None:
-    from leanops_assets.ingestion.sources import bundled_day, bundled_table, scaled_flights_day
+    from leanops_assets.datasets.flights.source import (
+        bundled_day,
+        bundled_table,
+        scaled_flights_day,
+    )
     from leanops_assets.storage import Lake
     from leanops_assets.validation.derived import add_derived_columns
 

@@ -61,7 +61,7 @@ def land_and_validate(lake: Any, days: list[str]) -> tuple[list[str], dict[str, 
     """Raw flights and weather of each day into the lake, flights through the contract suite and
     gates; only days passing every blocking gate get a validated partition."""
     from leanops_assets.contract import load_contract
-    from leanops_assets.ingestion.sources import bundled_day, bundled_table
+    from leanops_assets.datasets.flights.source import bundled_day, bundled_table
     from leanops_assets.validation.assets import gate_results, trailing_volume
     from leanops_assets.validation.rules import (
         quarantine_schema,

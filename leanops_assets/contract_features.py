@@ -43,6 +43,8 @@ class FeatureSpec:
     rates: RatesSpec | None
     joins: tuple[JoinSpec, ...]
     function: FunctionSpec | None
+    # left out of the drift share: they change with the date by construction (month, holidays)
+    not_monitored: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:
@@ -84,7 +86,16 @@ def parse_features(
         raise ContractError(f"{where}: expected a mapping")
     only_fields(
         raw,
-        {"lookback_days", "categorical", "numeric", "calendar", "rates", "references", "function"},
+        {
+            "lookback_days",
+            "categorical",
+            "numeric",
+            "calendar",
+            "rates",
+            "references",
+            "function",
+            "not_monitored",
+        },  # fmt: skip
         where,
     )
     early = {*post_event, target.column}  # known only after the prediction time
@@ -128,8 +139,12 @@ def parse_features(
         rates,
         joins,
         function,
+        tuple(raw.get("not_monitored") or ()),
     )
     _check_roles(spec, columns, early, where)
+    unknown = [name for name in spec.not_monitored if name not in spec.columns]
+    if unknown:
+        raise ContractError(f"{where}.not_monitored: {unknown} are not feature columns")
     return spec
 
 

@@ -135,7 +135,7 @@ def test_figures_are_quotients_and_goals_are_judged(quick_run):
 @pytest.mark.timeout(800)
 def test_the_real_day_went_through_every_stage(quick_run):
     _, report, _, _ = quick_run
-    from leanops_assets.ingestion.sources import bundled_day
+    from leanops_assets.datasets.flights.source import bundled_day
 
     scale = report["scale"]["1"]
     flights = len(bundled_day("flights", scale["day"]))

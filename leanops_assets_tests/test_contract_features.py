@@ -40,6 +40,7 @@ def test_flights_declares_calendar_passthrough_rates_joins_and_its_function():
     assert weather.as_of.time == weather.as_of.row_time == "time_hour"
     assert weather.as_of.known_after == weather.as_of.max_age == timedelta(0)
     assert spec.function.reads == ("sched_dep_time", "plane_year")
+    assert spec.not_monitored == ("month", "day_of_year", "days_to_nearest_holiday")
 
 
 def _features(contract):
@@ -80,6 +81,7 @@ def _features(contract):
         (lambda f: f["function"].update(reads=["arr_time"]), "function.reads: ['arr_time']"),
         (lambda f: f["function"]["reads"].remove("plane_year"), "'plane_year' is in neither"),
         (lambda f: f["function"]["adds"].remove("plane_age"), "'plane_age' is neither"),
+        (lambda f: f["not_monitored"].append("arr_delay"), "not_monitored: ['arr_delay'] are not"),
     ],
 )
 def test_a_bad_features_block_fails_at_load_naming_the_field(raw_contract, mutate, names):

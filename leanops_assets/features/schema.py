@@ -27,5 +27,7 @@ WEATHER_FEATURES = next(
 )
 
 FEATURE_COLUMNS = CATEGORICAL_FEATURES + NUMERIC_FEATURES
+# Left out of the drift share: they differ after the training window by construction.
+UNMONITORED_FEATURES = tuple(_FEATURES.not_monitored)
 # Order of the columns in every feature partition.
 ALL_COLUMNS = [ID_COLUMN, DATE_COLUMN, LABEL_COLUMN, *FEATURE_COLUMNS]

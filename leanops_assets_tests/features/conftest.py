@@ -43,7 +43,7 @@ class FlightData:
 
 @pytest.fixture(scope="session")
 def flight_data(tmp_path_factory) -> FlightData:
-    from leanops_assets.ingestion.sources import bundled_day, bundled_table
+    from leanops_assets.datasets.flights.source import bundled_day, bundled_table
     from leanops_assets.validation.derived import add_derived_columns
 
     with pytest.MonkeyPatch.context() as patch:

@@ -224,7 +224,7 @@ def test_a_day_without_outcomes_has_null_labels_and_counts_for_no_rate(
     spark, flight_data, fresh_lake
 ):
     from leanops_assets.contract import load_contract
-    from leanops_assets.ingestion.sources import bundled_day
+    from leanops_assets.datasets.flights.source import bundled_day
     from leanops_assets.validation.rules import validate_partition
 
     early = "2013-01-07"

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from leanops_assets.ingestion.sources import bundled_day
+from leanops_assets.datasets.flights.source import bundled_day
 
 
 def drop_in_landing(leanops_home, day: str, rows: int = 25):

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 
+from leanops_assets.datasets.flights.source import bundled_day
 from leanops_assets.ingestion.assets import planes, raw_flights, raw_weather
-from leanops_assets.ingestion.sources import bundled_day
 from leanops_assets.resources import FlightsSourceResource, LakeResource
 
 DAY = "2013-02-11"
@@ -125,7 +125,7 @@ def test_landing_file_dated_outside_the_partitions_fails_a_check(leanops_home):
 
 def test_synthetic_source_scales_a_real_day_reproducibly(leanops_home):
     from leanops_assets.contract import load_contract
-    from leanops_assets.ingestion.sources import scaled_flights_day
+    from leanops_assets.datasets.flights.source import scaled_flights_day
     from leanops_assets.validation.rules import validate_partition
 
     real = bundled_day("flights", DAY)

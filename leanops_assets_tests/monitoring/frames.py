@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from leanops_assets.datasets.flights.source import bundled_day, bundled_table
 from leanops_assets.features.schema import (
     ALL_COLUMNS,
     CATEGORICAL_FEATURES,
     NUMERIC_FEATURES,
 )
 from leanops_assets.features.schema import WEATHER_FEATURES as WEATHER_COLUMNS
-from leanops_assets.ingestion.sources import bundled_day, bundled_table
 from leanops_assets.validation.derived import add_derived_columns
 
 

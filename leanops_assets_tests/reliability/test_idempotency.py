@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 
+from leanops_assets.datasets.flights.source import bundled_day
 from leanops_assets.ingestion.assets import raw_flights
-from leanops_assets.ingestion.sources import bundled_day
 from leanops_assets.resources import FlightsSourceResource, LakeResource
 from leanops_assets.validation.assets import validated_flights
 

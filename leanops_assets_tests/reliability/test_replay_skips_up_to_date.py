@@ -62,7 +62,7 @@ def test_a_second_replay_of_the_same_days_launches_no_run(leanops_home):
 
 @pytest.mark.timeout(900)
 def test_a_changed_landing_file_rebuilds_exactly_that_day(leanops_home):
-    from leanops_assets.ingestion.sources import bundled_day, bundled_table
+    from leanops_assets.datasets.flights.source import bundled_day, bundled_table
     from leanops_assets.storage import Lake
 
     landing = leanops_home / "landing"

@@ -15,13 +15,13 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+from leanops_assets.datasets.flights.source import bundled_day
 from leanops_assets.features.schema import (
     ALL_COLUMNS,
     CATEGORICAL_FEATURES,
     DATE_COLUMN,
     NUMERIC_FEATURES,
 )
-from leanops_assets.ingestion.sources import bundled_day
 from leanops_assets.storage import Lake
 from leanops_assets.validation.derived import add_derived_columns
 

@@ -9,8 +9,8 @@ def write_spark_features(spark, lake: Lake, input_days: list[str], lookback_days
     """Validated flights and raw weather of INPUT_DAYS plus the planes table, as the data stages
     leave them, then the project's own feature job over the days that have a full look-back.
     Returns the feature days."""
+    from leanops_assets.datasets.flights.source import bundled_day, bundled_table
     from leanops_assets.features.lake_io import materialize_feature_days
-    from leanops_assets.ingestion.sources import bundled_day, bundled_table
     from leanops_assets.validation.derived import add_derived_columns
 
     for day in input_days:

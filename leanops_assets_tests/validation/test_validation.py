@@ -7,8 +7,8 @@ import pytest
 from dagster import AssetExecutionContext, DagsterInstance, asset, materialize
 
 from leanops_assets.contract import load_contract
+from leanops_assets.datasets.flights.source import bundled_day
 from leanops_assets.ingestion.assets import raw_flights
-from leanops_assets.ingestion.sources import bundled_day
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.resources import FlightsSourceResource, LakeResource
 from leanops_assets.validation.assets import validated_flights
