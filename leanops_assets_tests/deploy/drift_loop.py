@@ -20,6 +20,18 @@ def day_range(first: str, last: str) -> list[str]:
     return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
 
 
+def spans(days: list[str]) -> list[tuple[str, str]]:
+    """The (first, last) day of each run of consecutive days."""
+    runs: list[list[str]] = []
+    for day in sorted(days):
+        following = runs and date.fromisoformat(day) - date.fromisoformat(runs[-1][-1])
+        if following == timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return [(run[0], run[-1]) for run in runs]
+
+
 JANUARY = day_range("2013-01-01", "2013-01-14")
 JUNE = day_range("2013-06-10", "2013-06-30")  # a week of look-back, then features
 JULY = day_range("2013-07-01", "2013-07-08")
