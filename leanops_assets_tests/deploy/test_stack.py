@@ -41,8 +41,9 @@ LANDING = {"resources": {"source": {"config": {"kind": "landing"}}}}
 MODEL = "leanops_flights_delay"
 GATES = expected_lineage.ASSETS["validated_flights"].checks
 # The days that arrive and go through the backfill; the earlier ones are history, replayed by the
-# product in the code container in one process. Through the backfill one run per day costs about
-# 30 s on the shared 2-core machine: all 43 days took 20 min there (BACKFILLED = LANDED).
+# product in the code container in one process (87-130 s). Through the backfill each day is a run
+# of its own, about 30 s on the shared 2-core machine: all 43 days (BACKFILLED = LANDED) took
+# 1184 s in 57 runs there, the 8 July days 155-210 s.
 BACKFILLED = JULY
 SEEDED = [day for day in drift_loop.LANDED if day not in BACKFILLED]
 
@@ -251,19 +252,23 @@ def test_chromium_shows_the_runs_the_checks_and_the_sensor_tick(up, loop, browse
 
     page = webui.open_page(browser, f"{up.ui}/runs/{retrain}")
     with webui.screenshot_on_failure(page, "stack-retrain"):
-        page.get_by_text("drift_retraining_sensor").first.wait_for(state="visible")
-        page.get_by_text(drift_loop.RETRAIN_RUN_KEY).first.wait_for(state="visible")
-        page.get_by_text("Success").first.wait_for(state="visible")
+        page.get_by_text("Launched by drift_retraining_sensor").first.wait_for(state="visible")
+        page.get_by_text("Run of retraining_job").first.wait_for(state="visible")
+        page.get_by_text("Success", exact=True).first.wait_for(state="visible")
+        # the promotion gate's result, in the run's event log
+        page.get_by_text("not_worse_than_champion").first.wait_for(state="visible")
         webui.screenshot(page, "stack-retrain")
 
     page = webui.open_page(browser, f"{up.ui}/assets/drift_report?view=checks")
     with webui.screenshot_on_failure(page, "stack-drift-checks"):
         page.get_by_text("drift_within_threshold").first.wait_for(state="visible")
-        page.get_by_text("Warning").first.wait_for(state="visible")
+        # the breach, a failure of warning severity (drift share 0.516 over at most 0.400)
+        page.get_by_text("Failed", exact=True).first.wait_for(state="visible")
         webui.screenshot(page, "stack-drift-checks")
 
     sensor = f"{up.ui}/locations/leanops_assets/sensors/{drift_loop.SENSOR}"
     page = webui.open_page(browser, sensor, height=1400)
     with webui.screenshot_on_failure(page, "stack-sensor"):
         page.get_by_text("1 run requested").first.wait_for(state="visible")
+        page.get_by_text(retrain[:8]).first.wait_for(state="visible")  # the tick's run
         webui.screenshot(page, "stack-sensor")
