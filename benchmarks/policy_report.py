@@ -129,10 +129,14 @@ def write_plot(report: dict, path: Path) -> None:
     import pandas as pd
 
     fig, ax = plt.subplots(figsize=(13, 6))
-    for row in report["policies"]:
+    colors = plt.get_cmap("tab20").colors  # more policies than tab10's ten colours
+    for index, row in enumerate(report["policies"]):
         series = pd.Series(row["daily"]["live_auc"], index=pd.to_datetime(row["daily"]["days"]))
         smooth = series.rolling(7, min_periods=1).mean()
-        (line,) = ax.plot(smooth.index, smooth.to_numpy(), linewidth=1.2, label=row["name"])
+        (line,) = ax.plot(
+            smooth.index, smooth.to_numpy(), linewidth=1.2, label=row["name"],
+            color=colors[(2 * index) % 20 + (2 * index) // 20],
+        )  # fmt: skip
         if 0 < len(row["retrain_days"]) <= 60:
             marks = pd.to_datetime(row["retrain_days"])
             ax.plot(

@@ -13,14 +13,17 @@ from typing import Any
 
 import yaml
 
+from leanops_assets.contract_features import FeatureSpec, parse_features
 from leanops_assets.contract_parts import (
     COLUMN_TYPES,
     ColumnSpec,
     ContractError,
     EntityIdSpec,
+    RowDaySpec,
     TargetSpec,
     parse_column,
     parse_entity_id,
+    parse_row_day,
     parse_target,
     require,
 )
@@ -46,6 +49,7 @@ class Contract:
     partition_column: str
     partition_start: date
     partition_end: date | None  # None: open-ended, the partitions extend to today
+    row_day: RowDaySpec  # how a row's own day is known: validation checks it is the partition's
     keys: tuple[str, ...]
     entity: EntityIdSpec
     categorical: tuple[str, ...]
@@ -60,6 +64,7 @@ class Contract:
     quarantine_max_share: float
     columns: dict[str, ColumnSpec] = field(default_factory=dict)
     references: dict[str, ReferenceContract] = field(default_factory=dict)
+    features: FeatureSpec | None = None  # the declared features (features/declared.py)
 
     @property
     def source_keys(self) -> tuple[str, ...]:
@@ -82,7 +87,7 @@ def _columns(raw: dict[str, Any], where: str) -> dict[str, ColumnSpec]:
 
 def _partition(raw: dict[str, Any], where: str) -> tuple[str, date, date | None]:
     partition = require(raw, "partition", where, dict)
-    unknown = set(partition) - {"column", "start", "end"}
+    unknown = set(partition) - {"column", "start", "end", "day_of_row"}
     if unknown:
         raise ContractError(f"{where}.partition: unknown field(s) {sorted(unknown)}")
     try:
@@ -146,6 +151,9 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
     quarantine = require(raw, "quarantine", where, dict)
     columns = _columns(raw, where)
     partition_column, start, end = _partition(raw, where)
+    row_day = parse_row_day(
+        require(raw["partition"], "day_of_row", f"{where}.partition", dict), columns, where
+    )
 
     keys = tuple(require(raw, "keys", where, list))
     for key in keys:
@@ -176,17 +184,28 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
         table: load_reference_file(source_path.parent / f"{table}.yaml", where, columns)
         for table in require(raw, "references", where, list)
     }
+    prediction_time_column = _prediction_time(raw, columns, where)
+    features = parse_features(
+        raw.get("features"),
+        columns,
+        references,
+        target,
+        tuple(raw["post_event_columns"]),
+        prediction_time_column,
+        where,
+    )
     return Contract(
         name=name,
         source_path=source_path,
         partition_column=partition_column,
         partition_start=start,
         partition_end=end,
+        row_day=row_day,
         keys=keys,
         entity=entity,
         categorical=tuple(raw["categorical"]),
         target=target,
-        prediction_time_column=_prediction_time(raw, columns, where),
+        prediction_time_column=prediction_time_column,
         post_event_columns=tuple(raw["post_event_columns"]),
         outcome_columns=outcome_columns,
         outcomes_known_column=known_column,
@@ -195,6 +214,7 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
         quarantine_max_share=float(max_share),
         columns=columns,
         references=references,
+        features=features,
     )
 
 

@@ -86,15 +86,19 @@ def _temporal(raw: dict[str, Any], col_type: str, where: str) -> tuple[str | Non
     if col_type == "timestamp":
         if not isinstance(zone, str):
             raise ContractError(f"{where}.timezone: a timestamp column needs a time zone")
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ContractError(f"{where}.timezone: {zone!r} is not a known time zone") from exc
+        check_timezone(zone, where)
     elif zone is not None:
         raise ContractError(f"{where}.timezone: a date has no time zone")
     return fmt, zone
+
+
+def check_timezone(zone: str, where: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ContractError(f"{where}.timezone: {zone!r} is not a known time zone") from exc
 
 
 @dataclass(frozen=True)
@@ -157,3 +161,49 @@ def parse_entity_id(raw: Any, known: set[str], where: str) -> EntityIdSpec:
             f"{where}.template: every {{field}} must be a declared column; unknown {unknown}"
         )
     return EntityIdSpec(name, template, tuple(dict.fromkeys(fields)))
+
+
+@dataclass(frozen=True)
+class RowDaySpec:
+    """How a row's own day is known, to check it belongs to its partition: from year, month and
+    day columns, or from one date or timestamp column (a timestamp read in `timezone`)."""
+
+    year: str | None = None
+    month: str | None = None
+    day: str | None = None
+    column: str | None = None
+    timezone: str | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column,) if self.column else (self.year, self.month, self.day)
+
+
+_ROW_DAY_FORMS = ({"year", "month", "day"}, {"column"}, {"column", "timezone"})
+
+
+def parse_row_day(raw: dict[str, Any], columns: dict[str, ColumnSpec], where: str) -> RowDaySpec:
+    where = f"{where}.partition.day_of_row"
+    forms = "{year: <col>, month: <col>, day: <col>} or {column: <date or timestamp column>}"
+    if set(raw) not in _ROW_DAY_FORMS:
+        raise ContractError(f"{where}: expected {forms}, got {raw!r}")
+    if "column" not in raw:
+        for part in ("year", "month", "day"):
+            name = require(raw, part, where, str)
+            if name not in columns or columns[name].type != "int":
+                raise ContractError(f"{where}.{part}: '{name}' must be a declared int column")
+        return RowDaySpec(year=raw["year"], month=raw["month"], day=raw["day"])
+    name = require(raw, "column", where, str)
+    if name not in columns or columns[name].type not in TEMPORAL_TYPES:
+        raise ContractError(f"{where}.column: '{name}' must be a declared date or timestamp column")
+    zone = raw.get("timezone")
+    if columns[name].type == "date":
+        if zone is not None:
+            raise ContractError(f"{where}.timezone: '{name}' is a date, it has no time zone")
+        return RowDaySpec(column=name)
+    if not isinstance(zone, str):
+        raise ContractError(
+            f"{where}.timezone: the day of timestamp '{name}' needs the zone it is read in"
+        )
+    check_timezone(zone, where)
+    return RowDaySpec(column=name, timezone=zone)

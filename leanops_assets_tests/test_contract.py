@@ -31,6 +31,7 @@ def test_bundled_contract_declares_target_keys_and_post_event_columns():
     assert {"arr_delay", "dep_delay", "arr_time", "dep_time", "air_time"} <= set(
         contract.post_event_columns
     )
+    assert contract.row_day.columns == ("year", "month", "day")
     assert contract.prediction_time_column == "time_hour"
     assert contract.columns["time_hour"].type == "timestamp"
     assert contract.columns["time_hour"].timezone == "UTC"
@@ -42,6 +43,10 @@ def test_bundled_contract_declares_target_keys_and_post_event_columns():
 
 def _set_target(contract, **fields):
     contract["target"].update(fields)
+
+
+def _set_row_day(contract, **fields):
+    contract["partition"]["day_of_row"] = fields
 
 
 @pytest.mark.parametrize(
@@ -60,6 +65,25 @@ def _set_target(contract, **fields):
         (
             lambda c: c["partition"].update(stop="2014-01-01"),
             "partition: unknown field(s) ['stop']",
+        ),
+        # how a row's own day is known, checked against its partition at validation
+        (
+            lambda c: c["partition"].pop("day_of_row"),
+            "partition: missing required field 'day_of_row'",
+        ),
+        (lambda c: _set_row_day(c, year="year", month="month"), "partition.day_of_row: expected"),
+        (
+            lambda c: _set_row_day(c, year="year", month="carrier", day="day"),
+            "partition.day_of_row.month: 'carrier' must be a declared int column",
+        ),
+        (lambda c: _set_row_day(c, column="distance"), "day_of_row.column: 'distance' must be"),
+        (
+            lambda c: _set_row_day(c, column="time_hour"),
+            "day_of_row.timezone: the day of timestamp",
+        ),
+        (
+            lambda c: _set_row_day(c, column="time_hour", timezone="Mars/Base"),
+            "day_of_row.timezone: 'Mars/Base' is not a known time zone",
         ),
         # the target as an expression
         (lambda c: _set_target(c, expression="arr_delay >> 15"), "target.expression"),

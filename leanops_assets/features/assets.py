@@ -99,7 +99,7 @@ def flight_features(
         "partitions_in_run": MetadataValue.int(len(days)),
         "lookback_days": MetadataValue.int(DEFAULT_LOOKBACK_DAYS),
         "validated_days_read": MetadataValue.text(
-            f"{run.flight_days[0]}..{run.flight_days[-1]} ({len(run.flight_days)} days)"
+            f"{run.row_days[0]}..{run.row_days[-1]} ({len(run.row_days)} days)"
         ),
         # look-back days that failed their gates count as days without flights
         "gated_days_excluded": MetadataValue.json(run.gated_days),

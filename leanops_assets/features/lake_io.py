@@ -1,9 +1,10 @@
 """Reading the feature inputs from the lake and writing feature partitions back, one per day.
 
-Validated flights are read by Spark straight from the Parquet files and cast to fixed types;
-the small weather days and the planes table are validated against their contracts, cast to
-fixed schemas and handed to Spark as Arrow tables (a day whose column is all null cannot change
-a type).
+Validated rows are read by Spark straight from the Parquet files and cast to the types of the
+contract (features/inputs.py); the small reference tables are validated against their own
+contracts, cast to fixed schemas and handed to Spark as Arrow tables (a day whose column is all
+null cannot change a type). The features themselves are the contract's declared ones
+(features/declared.py).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from leanops_assets.contract import load_contract
-from leanops_assets.features.build import WEATHER_COLUMNS, build_flight_features
+from leanops_assets.contract import Contract, load_contract
+from leanops_assets.features.declared import build_features, features_of
+from leanops_assets.features.inputs import reference_schema, spark_read_rows
 from leanops_assets.features.references import (
     check_present,
     read_reference_days,
@@ -40,35 +41,6 @@ if TYPE_CHECKING:
 
 FEATURES_STAGE, FEATURES_DATASET = "features", "flights"
 
-FLIGHTS_INPUT_SCHEMA = pa.schema(
-    [
-        (ID_COLUMN, pa.string()),
-        (DATE_COLUMN, pa.date32()),
-        (LABEL_COLUMN, pa.int64()),
-        ("carrier", pa.string()),
-        ("origin", pa.string()),
-        ("dest", pa.string()),
-        ("tailnum", pa.string()),
-        ("sched_dep_time", pa.int64()),
-        ("distance", pa.float64()),
-        ("time_hour", pa.timestamp("us", tz="UTC")),
-        ("dep_time", pa.float64()),
-    ]
-)
-WEATHER_INPUT_SCHEMA = pa.schema(
-    [("origin", pa.string()), ("time_hour", pa.timestamp("us", tz="UTC"))]
-    + [(name, pa.float64()) for name in WEATHER_COLUMNS]
-)
-PLANES_INPUT_SCHEMA = pa.schema(
-    [
-        ("tailnum", pa.string()),
-        ("year", pa.float64()),
-        ("type", pa.string()),
-        ("manufacturer", pa.string()),
-        ("seats", pa.float64()),
-        ("engines", pa.float64()),
-    ]
-)
 FEATURES_ARROW_SCHEMA = pa.schema(
     [
         pa.field(ID_COLUMN, pa.string(), nullable=False),
@@ -86,34 +58,35 @@ class GatedDayError(ValueError):
 
 @dataclass(frozen=True)
 class FeatureInputs:
-    flights: DataFrame
-    weather: DataFrame
-    planes: DataFrame
-    flight_days: list[str]  # validated days read: the target days and their look-back days
+    rows: DataFrame  # validated rows of the target and look-back days
+    references: dict[str, DataFrame]  # one frame per declared join, by table name
+    row_days: list[str]  # validated days read: the target days and their look-back days
     gated_days: dict[str, list[str]]  # look-back days left out: day -> the gates it failed
     reference_rows_left_out: dict[str, dict[str, int]]  # table -> reason -> rows
 
 
-def gated_lookback_days(lake: Lake, days: list[str], target: list[str]) -> dict[str, list[str]]:
+def gated_lookback_days(
+    lake: Lake, days: list[str], target: list[str], dataset: str = "flights"
+) -> dict[str, list[str]]:
     """Days whose blocking checks failed, with those checks; a gated target day is an error."""
-    gated = {day: lake.failed_gates("validated", "flights", day) for day in days}
+    gated = {day: lake.failed_gates("validated", dataset, day) for day in days}
     gated = {day: failed for day, failed in gated.items() if failed}
     blocked = {day: gated[day] for day in target if day in gated}
     if blocked:
         raise GatedDayError(
-            f"validated/flights day(s) {sorted(blocked)} failed their gates {blocked} "
-            f"({lake.root}); fix the landing file and re-materialize validated_flights for them, "
-            f"or leave them out of this run"
+            f"validated/{dataset} day(s) {sorted(blocked)} failed their gates {blocked} "
+            f"({lake.root}); fix the landing file and re-materialize validated_{dataset} for "
+            f"them, or leave them out of this run"
         )
     return gated
 
 
-def history_start() -> str:
+def history_start(contract: Contract | None = None) -> str:
     """The contract's first day: look-back days before it are absent, not missing."""
-    return load_contract().partition_start.isoformat()
+    return (contract or load_contract()).partition_start.isoformat()
 
 
-def flight_days_needed(
+def days_needed(
     target_days: list[str], lookback_days: int, first_day: str | None = None
 ) -> list[str]:
     """Validated days the target days need: [earliest - lookback, latest], from the first day
@@ -126,60 +99,14 @@ def flight_days_needed(
     return [(first + timedelta(days=offset)).isoformat() for offset in range(count)]
 
 
-_SPARK_TYPES = {
-    pa.timestamp("us", tz="UTC"): "timestamp",
-    pa.string(): "string",
-    pa.date32(): "date",
-    pa.int64(): "bigint",
-    pa.float64(): "double",
-}
-
-
-def _by_stored_types(paths: list[str]) -> list[list[str]]:
-    """Files grouped by how they store the input columns (from their footers): a lake written
-    before time_hour was typed holds it as text, and Spark reads one stored type per scan."""
-    groups: dict[tuple[str, ...], list[str]] = {}
-    for path in paths:
-        stored = pq.read_schema(path)
-        key = tuple(
-            str(stored.field(name).type) if name in stored.names else "absent"
-            for name in FLIGHTS_INPUT_SCHEMA.names
-        )
-        groups.setdefault(key, []).append(path)
-    return list(groups.values())
-
-
-def _spark_read_days(spark: SparkSession, lake: Lake, days: list[str]) -> DataFrame:
-    """Validated flights read by Spark itself (no rows pass through the driver), then cast
-    (a time_hour stored as text is read as a timestamp)."""
-    from functools import reduce
-
-    from pyspark.sql import functions as F
-
-    check_present(lake, "validated", "flights", days, "validated_flights")
-    paths = [str(lake.partition_path("validated", "flights", day)) for day in days]
-    where = f"validated/flights {days[0]}..{days[-1]} ({lake.root})"
-    frames = []
-    for group in _by_stored_types(paths):
-        frame = spark.read.parquet(*group)
-        missing = [name for name in FLIGHTS_INPUT_SCHEMA.names if name not in frame.columns]
-        if missing:
-            raise ValueError(f"{where} lacks column(s) {missing} needed by the features")
-        frames.append(
-            frame.select(
-                *[
-                    F.col(f.name).cast(_SPARK_TYPES[f.type]).alias(f.name)
-                    for f in FLIGHTS_INPUT_SCHEMA
-                ]
-            )
-        )
-    return reduce(lambda left, right: left.unionByName(right), frames)
-
-
-def check_features_known_at_prediction_time(feature_columns: list[str]) -> None:
-    """A post-event column of the contract must never be a feature."""
-    contract = load_contract()
-    leaked = sorted(set(feature_columns) & {*contract.post_event_columns, contract.target_name})
+def check_features_known_at_prediction_time(
+    feature_columns: list[str], contract: Contract | None = None
+) -> None:
+    """A post-event column of the contract, or the target, is never a feature. (What declared
+    features read is checked when the contract loads: contract_features.py.)"""
+    contract = contract or load_contract()
+    post_event = {*contract.post_event_columns, contract.target_name, contract.target.column}
+    leaked = sorted(set(feature_columns) & post_event)
     if leaked:
         raise ValueError(
             f"feature column(s) {leaked} are known only after the prediction time "
@@ -193,34 +120,42 @@ def read_feature_inputs(
     target_days: list[str],
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
     first_day: str | None = None,
+    contract: Contract | None = None,
 ) -> FeatureInputs:
-    """Validated flights for the target and look-back days, weather for the target days, planes.
+    """Validated rows for the target and look-back days, and the declared reference tables: a
+    table joined as of a time is read for the target days, one joined by key whole.
 
     Look-back days before `first_day` (default: the contract's) are skipped; any other absent
-    partition is an error.
-    Flights are read by Spark; weather (72 rows a day) and planes go through Arrow on the driver.
-    Look-back days that failed their gates are left out, as if they had no flights (the run
-    names them); a target day that failed is an error (GatedDayError).
+    partition is an error. Rows are read by Spark; reference tables (small) go through Arrow on
+    the driver. Look-back days that failed their gates are left out, as if they had no rows
+    (the run names them); a target day that failed is an error (GatedDayError).
     """
-    needed = flight_days_needed(target_days, lookback_days, first_day)
+    contract = contract or load_contract()
+    upstream = f"validated_{contract.name}"
+    needed = days_needed(target_days, lookback_days, first_day or history_start(contract))
     target = sorted({check_day(day) for day in target_days})
-    check_present(lake, "validated", "flights", needed, "validated_flights")
-    gated = gated_lookback_days(lake, needed, target)
-    flight_days = [day for day in needed if day not in gated]
-    references = load_contract().references
-    weather, weather_left_out = read_reference_days(
-        lake, references["weather"], target, WEATHER_INPUT_SCHEMA, "raw_weather"
-    )
-    planes, planes_left_out = read_reference_table(
-        lake, references["planes"], PLANES_INPUT_SCHEMA, "planes"
-    )
+    check_present(lake, "validated", contract.name, needed, upstream)
+    gated = gated_lookback_days(lake, needed, target, contract.name)
+    row_days = [day for day in needed if day not in gated]
+    references, left_out = {}, {}
+    for join in features_of(contract).joins:
+        table_contract = contract.references[join.table]
+        schema = reference_schema(contract, join)
+        if join.as_of is not None:
+            table, left_out[join.table] = read_reference_days(
+                lake, table_contract, target, schema, f"raw_{join.table}"
+            )
+        else:
+            table, left_out[join.table] = read_reference_table(
+                lake, table_contract, schema, join.table
+            )
+        references[join.table] = spark.createDataFrame(table)
     return FeatureInputs(
-        flights=_spark_read_days(spark, lake, flight_days),
-        weather=spark.createDataFrame(weather),
-        planes=spark.createDataFrame(planes),
-        flight_days=flight_days,
+        rows=spark_read_rows(spark, lake, contract, row_days, upstream),
+        references=references,
+        row_days=row_days,
         gated_days=gated,
-        reference_rows_left_out={"weather": weather_left_out, "planes": planes_left_out},
+        reference_rows_left_out=left_out,
     )
 
 
@@ -257,7 +192,7 @@ def write_feature_partitions(lake: Lake, by_day: dict[str, pa.Table]) -> dict[st
 class FeatureRun:
     by_day: dict[str, pa.Table]  # the rows of each target day, as written
     written: dict[str, WrittenFile]
-    flight_days: list[str]  # validated days read
+    row_days: list[str]  # validated days read
     gated_days: dict[str, list[str]]  # look-back days left out because they failed their gates
     reference_rows_left_out: dict[str, dict[str, int]]
     spark_seconds: float  # reading into Spark, building and collecting
@@ -271,11 +206,10 @@ def materialize_feature_days(
 ) -> FeatureRun:
     """Read the inputs, build the features of all target days in one Spark job, write each day."""
     started = time.perf_counter()
-    check_features_known_at_prediction_time([*CATEGORICAL_FEATURES, *NUMERIC_FEATURES])
-    inputs = read_feature_inputs(spark, lake, target_days, lookback_days)
-    features = build_flight_features(
-        inputs.flights, inputs.weather, inputs.planes, target_days, lookback_days
-    )
+    contract = load_contract()
+    check_features_known_at_prediction_time(features_of(contract).columns, contract)
+    inputs = read_feature_inputs(spark, lake, target_days, lookback_days, contract=contract)
+    features = build_features(contract, inputs.rows, inputs.references, target_days, lookback_days)
     table = collect_features(features)
     spark_seconds = time.perf_counter() - started
     by_day = split_by_day(table, target_days)
@@ -283,7 +217,7 @@ def materialize_feature_days(
     return FeatureRun(
         by_day,
         written,
-        inputs.flight_days,
+        inputs.row_days,
         inputs.gated_days,
         inputs.reference_rows_left_out,
         spark_seconds,

@@ -1,60 +1,30 @@
-"""Column names of the feature table: the interface between features, training and monitoring."""
+"""Column names of the feature table: the interface between features, training and monitoring.
 
-ID_COLUMN = "flight_id"
-DATE_COLUMN = "flight_date"
-LABEL_COLUMN = "is_late"
+Read from the flights contract (datasets/flights/contract.yaml): its entity id, partition
+column and target, and its `features:` block, which lists every feature column by role in the
+table's order (the declared ones and those features.py adds).
+"""
 
-DEFAULT_LOOKBACK_DAYS = 7  # trailing rates see this many days strictly before the day
+from leanops_assets.contract import load_contract
+
+_CONTRACT = load_contract()
+_FEATURES = _CONTRACT.features
+assert _FEATURES is not None, "the flights contract declares its features"
+
+ID_COLUMN = _CONTRACT.entity_id
+DATE_COLUMN = _CONTRACT.partition_column
+LABEL_COLUMN = _CONTRACT.target_name
+
+DEFAULT_LOOKBACK_DAYS = _FEATURES.lookback_days  # trailing rates see these days strictly before
 # Bump when the features change, so Dagster marks older partitions as produced by other code.
 FEATURES_CODE_VERSION = "1"
 
-CATEGORICAL_FEATURES = [
-    "carrier",
-    "origin",
-    "dest",
-    "route",
-    "plane_type",
-    "plane_manufacturer",
-]
-
-WEATHER_FEATURES = [
-    "temp",
-    "dewp",
-    "humid",
-    "wind_dir",
-    "wind_speed",
-    "wind_gust",
-    "precip",
-    "pressure",
-    "visib",
-]
-
-NUMERIC_FEATURES = [
-    # schedule
-    "sched_dep_hour",
-    "sched_dep_minute_of_day",
-    "weekday",
-    "month",
-    "day_of_year",
-    "days_to_nearest_holiday",
-    "origin_hour_scheduled_flights",
-    # route and plane
-    "distance",
-    "plane_age",
-    "plane_seats",
-    "plane_engines",
-    # weather at the origin in the departure hour
-    *WEATHER_FEATURES,
-    # rolling rates over the look-back window, days strictly before the flight's day
-    "carrier_late_rate",
-    "carrier_cancel_rate",
-    "origin_late_rate",
-    "origin_cancel_rate",
-    "route_late_rate",
-    "route_cancel_rate",
-    "tailnum_late_rate",
-    "tailnum_cancel_rate",
-]
+CATEGORICAL_FEATURES = list(_FEATURES.categorical)
+NUMERIC_FEATURES = list(_FEATURES.numeric)
+# The weather at the origin in the departure hour (joined as of the prediction time).
+WEATHER_FEATURES = next(
+    list(join.columns.values()) for join in _FEATURES.joins if join.table == "weather"
+)
 
 FEATURE_COLUMNS = CATEGORICAL_FEATURES + NUMERIC_FEATURES
 # Order of the columns in every feature partition.

@@ -39,15 +39,17 @@ class ValidationConfig(Config):
     volume_band: float | None = None  # None: the contract's volume.band
 
 
-def trailing_volume(lake: Lake, day: str, trailing_days: int) -> list[int]:
+def trailing_volume(
+    lake: Lake, day: str, trailing_days: int, dataset: str = "flights"
+) -> list[int]:
     """Raw row counts of the prior days that passed their gates: one bad day in the window
     would otherwise move the band and fail the good days after it."""
     start = date.fromisoformat(day)
     counts = []
     for back in range(1, trailing_days + 1):
         prior = (start - timedelta(days=back)).isoformat()
-        rows = lake.partition_rows("raw", "flights", prior)
-        if rows is not None and lake.passed_gates("validated", "flights", prior):
+        rows = lake.partition_rows("raw", dataset, prior)
+        if rows is not None and lake.passed_gates("validated", dataset, prior):
             counts.append(rows)
     return counts
 
@@ -139,17 +141,17 @@ def validate_day(
         validated_schema,
     )
 
-    raw = store.read_partition("raw", "flights", day)
+    raw = store.read_partition("raw", contract.name, day)
     outcome = validate_partition(raw, contract, day)
-    history = trailing_volume(store, day, contract.volume_trailing_days)
+    history = trailing_volume(store, day, contract.volume_trailing_days, contract.name)
     checks = gate_results(outcome, contract, history, max_share, band)
     # The verdict is written with the rows: a day that failed is skipped by every later reader.
     failed = [check.check_name for check in checks if not check.passed]
     validated = store.write_partition(
-        "validated", "flights", day, outcome.validated, validated_schema(contract), failed
+        "validated", contract.name, day, outcome.validated, validated_schema(contract), failed
     )
     quarantined = store.write_partition(
-        "quarantine", "flights", day, outcome.quarantine, quarantine_schema(list(raw.columns))
+        "quarantine", contract.name, day, outcome.quarantine, quarantine_schema(list(raw.columns))
     )
     return ValidatedDay(outcome, checks, failed, validated, quarantined)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -12,6 +11,7 @@ import pyarrow as pa
 from leanops_assets.contract import ColumnSpec, Contract
 from leanops_assets.contract_parts import TEMPORAL_TYPES
 from leanops_assets.validation.derived import add_derived_columns
+from leanops_assets.validation.row_day import rows_of_another_day
 from leanops_assets.validation.suite import ROW_ID, run_row_expectations
 
 REASON = "_reason"
@@ -234,14 +234,10 @@ def validate_partition(raw: pd.DataFrame, contract: Contract, day: str) -> Valid
                 )
         typed = typed.drop(columns=[ROW_ID])
 
-        when = date.fromisoformat(day)
-        same_day = (
-            (typed["year"] == when.year)
-            & (typed["month"] == when.month)
-            & (typed["day"] == when.day)
-        ).fillna(False)
-        dated = typed[["year", "month", "day"]].notna().all(axis=1)
-        flag(np.flatnonzero((dated & ~same_day).to_numpy()), f"date: row is not of partition {day}")
+        flag(
+            rows_of_another_day(typed, contract.row_day, day),
+            f"date: row is not of partition {day}",
+        )
 
         keys = list(contract.source_keys)
         clean_so_far = ~flagged()

@@ -69,14 +69,15 @@ def _expectations(contract: Contract) -> list[Any]:
     return expectations
 
 
-_DEFINITIONS: dict[tuple[str, str], Any] = {}
+_DEFINITIONS: dict[tuple[Any, ...], Any] = {}
 
 
 def _validation_definition(contract: Contract) -> Any:
-    """One ephemeral GX context and validation definition per process and contract."""
+    """One ephemeral GX context and validation definition per process and contract columns
+    (the suite's rules: a contract edited under the same name and path gets its own)."""
     gx = _great_expectations()
 
-    key = (contract.name, str(contract.source_path))
+    key = (contract.name, *contract.columns.values())
     if key in _DEFINITIONS:
         return _DEFINITIONS[key]
 

@@ -4,12 +4,14 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from leanops_assets.features.lake_io import (
-    FLIGHTS_INPUT_SCHEMA,
-    PLANES_INPUT_SCHEMA,
-    WEATHER_INPUT_SCHEMA,
-)
+from leanops_assets.contract import load_contract
+from leanops_assets.features.inputs import join_of, reference_schema, row_schema
 from leanops_assets.storage import Lake
+
+CONTRACT = load_contract()
+FLIGHTS_INPUT_SCHEMA = row_schema(CONTRACT)
+WEATHER_INPUT_SCHEMA = reference_schema(CONTRACT, join_of(CONTRACT, "weather"))
+PLANES_INPUT_SCHEMA = reference_schema(CONTRACT, join_of(CONTRACT, "planes"))
 
 FIRST_DAY, LAST_DAY = "2013-01-01", "2013-01-10"
 DAYS = [d.date().isoformat() for d in pd.date_range(FIRST_DAY, LAST_DAY)]
@@ -30,14 +32,13 @@ class FlightData:
             table = pa.Table.from_pandas(frame[schema.names], preserve_index=False)
             return spark.createDataFrame(table.cast(schema))
 
-        return (
-            to_spark(pd.concat(flights.values(), ignore_index=True), FLIGHTS_INPUT_SCHEMA),
-            to_spark(
-                pd.concat([self.weather[d] for d in weather_days], ignore_index=True),
-                WEATHER_INPUT_SCHEMA,
-            ),
-            to_spark(self.planes, PLANES_INPUT_SCHEMA),
-        )
+        weather = pd.concat([self.weather[d] for d in weather_days], ignore_index=True)
+        rows = to_spark(pd.concat(flights.values(), ignore_index=True), FLIGHTS_INPUT_SCHEMA)
+        references = {
+            "weather": to_spark(weather, WEATHER_INPUT_SCHEMA),
+            "planes": to_spark(self.planes, PLANES_INPUT_SCHEMA),
+        }
+        return rows, references
 
 
 @pytest.fixture(scope="session")

@@ -8,15 +8,14 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from leanops_assets.features.build import (
-    build_flight_features,
-    days_to_nearest_holiday,
-    holidays_around,
-)
+from leanops_assets.contract import load_contract
+from leanops_assets.datasets.flights.features import days_to_nearest_holiday, holidays_around
+from leanops_assets.features.declared import build_features
+from leanops_assets.features.inputs import join_of, reference_schema
 from leanops_assets.features.lake_io import (
     FEATURES_ARROW_SCHEMA,
     collect_features,
-    flight_days_needed,
+    days_needed,
     read_feature_inputs,
     split_by_day,
     write_feature_partitions,
@@ -33,18 +32,17 @@ CONTRACT = Path(__file__).parents[2] / "leanops_assets" / "datasets" / "flights"
 POST_EVENT = yaml.safe_load(CONTRACT.read_text())["post_event_columns"]
 RATE_COLUMNS = [name for name in FEATURE_COLUMNS if name.endswith("_rate")]
 TARGET = "2013-01-08"
+WEATHER_INPUT_SCHEMA = reference_schema(load_contract(), join_of(load_contract(), "weather"))
 
 
 def features_of(spark, flight_data, flights: dict, day: str) -> pa.Table:
-    frames = flight_data.spark_inputs(spark, flights, [day])
-    return collect_features(build_flight_features(*frames, target_days=[day]))
+    rows, references = flight_data.spark_inputs(spark, flights, [day])
+    return collect_features(build_features(load_contract(), rows, references, [day]))
 
 
 def lake_features(spark, lake: Lake, days: list[str]) -> dict[str, pa.Table]:
     inputs = read_feature_inputs(spark, lake, days)
-    table = collect_features(
-        build_flight_features(inputs.flights, inputs.weather, inputs.planes, days)
-    )
+    table = collect_features(build_features(load_contract(), inputs.rows, inputs.references, days))
     return split_by_day(table, days)
 
 
@@ -76,8 +74,8 @@ def test_holiday_distance_looks_both_ways_and_across_the_year_end(spark):
 
 
 def test_lookback_days_are_clipped_at_the_start_of_history():
-    assert flight_days_needed(["2013-01-03"], 7) == ["2013-01-01", "2013-01-02", "2013-01-03"]
-    assert flight_days_needed(["2013-03-10", "2013-03-08"], 2)[0] == "2013-03-06"
+    assert days_needed(["2013-01-03"], 7) == ["2013-01-01", "2013-01-02", "2013-01-03"]
+    assert days_needed(["2013-03-10", "2013-03-08"], 2)[0] == "2013-03-06"
 
 
 def test_features_of_a_day_ignore_its_outcomes_and_later_days(spark, flight_data):
@@ -165,7 +163,6 @@ def test_an_absent_lookback_day_is_named(tmp_path, fresh_lake):
 
 def test_a_day_without_weather_rows_reads_as_typed_empty(tmp_path, flight_data):
     from leanops_assets.contract import load_contract
-    from leanops_assets.features.lake_io import WEATHER_INPUT_SCHEMA
     from leanops_assets.features.references import read_reference_days
 
     lake = Lake(tmp_path)
@@ -179,7 +176,6 @@ def test_a_day_without_weather_rows_reads_as_typed_empty(tmp_path, flight_data):
 
 def test_reference_rows_that_break_their_contract_are_left_out(tmp_path, flight_data):
     from leanops_assets.contract import load_contract
-    from leanops_assets.features.lake_io import WEATHER_INPUT_SCHEMA
     from leanops_assets.features.references import read_reference_days
 
     weather = flight_data.weather[TARGET].head(6).copy()
@@ -212,7 +208,7 @@ def test_a_gated_lookback_day_is_read_as_a_day_without_flights(spark, flight_dat
     )
     inputs = read_feature_inputs(spark, fresh_lake, [TARGET])
     assert inputs.gated_days == {gated: ["quarantined_share_within_limit"]}
-    assert gated not in inputs.flight_days
+    assert gated not in inputs.row_days
     from_lake = lake_features(spark, fresh_lake, [TARGET])[TARGET]
 
     without = {day: frame for day, frame in flight_data.flights.items() if day != gated}

@@ -1,0 +1,104 @@
+"""The typed inputs of the declared features, from the contract: row and reference schemas, and
+validated rows read by Spark straight from the Parquet files (no row passes through the driver).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from leanops_assets.contract import Contract
+from leanops_assets.contract_parts import ColumnSpec
+from leanops_assets.features.declared import features_of, row_columns
+from leanops_assets.features.references import check_present
+from leanops_assets.storage import Lake
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from leanops_assets.contract_features import JoinSpec
+
+ARROW_TYPES = {
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "string": pa.string(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us", tz="UTC"),  # validation stores every timestamp in UTC
+}
+_SPARK_TYPES = {
+    pa.timestamp("us", tz="UTC"): "timestamp",
+    pa.string(): "string",
+    pa.date32(): "date",
+    pa.int64(): "bigint",
+    pa.float64(): "double",
+    pa.bool_(): "boolean",
+}
+
+
+def _field(spec: ColumnSpec) -> pa.Field:
+    return pa.field(spec.name, ARROW_TYPES[spec.type])
+
+
+def row_schema(contract: Contract) -> pa.Schema:
+    """The validated columns the features read: id, partition date, target, then the inputs."""
+    return pa.schema(
+        [
+            (contract.entity_id, pa.string()),
+            (contract.partition_column, pa.date32()),
+            (contract.target_name, pa.int64()),
+            *[_field(contract.columns[name]) for name in row_columns(contract)],
+        ]
+    )
+
+
+def reference_schema(contract: Contract, join: JoinSpec) -> pa.Schema:
+    """A joined table's columns the features read: its keys, its as-of time, its columns."""
+    table = contract.references[join.table].columns
+    names = [*join.keys, *([join.as_of.time] if join.as_of else []), *join.columns]
+    return pa.schema([_field(table[name]) for name in dict.fromkeys(names)])
+
+
+def join_of(contract: Contract, table: str) -> JoinSpec:
+    return next(join for join in features_of(contract).joins if join.table == table)
+
+
+def _by_stored_types(paths: list[str], schema: pa.Schema) -> list[list[str]]:
+    """Files grouped by how they store the input columns (from their footers): a lake written
+    before timestamps were typed holds them as text, and Spark reads one stored type per scan."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for path in paths:
+        stored = pq.read_schema(path)
+        key = tuple(
+            str(stored.field(name).type) if name in stored.names else "absent"
+            for name in schema.names
+        )
+        groups.setdefault(key, []).append(path)
+    return list(groups.values())
+
+
+def spark_read_rows(
+    spark: SparkSession, lake: Lake, contract: Contract, days: list[str], upstream: str
+) -> DataFrame:
+    """Validated rows of `days` read by Spark, cast to `row_schema` (a timestamp stored as
+    text is read as a timestamp)."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    schema = row_schema(contract)
+    check_present(lake, "validated", contract.name, days, upstream)
+    paths = [str(lake.partition_path("validated", contract.name, day)) for day in days]
+    where = f"validated/{contract.name} {days[0]}..{days[-1]} ({lake.root})"
+    frames = []
+    for group in _by_stored_types(paths, schema):
+        frame = spark.read.parquet(*group)
+        missing = [name for name in schema.names if name not in frame.columns]
+        if missing:
+            raise ValueError(f"{where} lacks column(s) {missing} needed by the features")
+        frames.append(
+            frame.select(*[F.col(f.name).cast(_SPARK_TYPES[f.type]).alias(f.name) for f in schema])
+        )
+    return reduce(lambda left, right: left.unionByName(right), frames)
