@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +22,33 @@ class ExpectationVerdict:
     unexpected_rows: tuple[int, ...]
 
 
+def _great_expectations() -> Any:
+    """great_expectations, importable in every process a run executes in.
+
+    GX probes pyspark.sql.connect, whose import calls sys.exit(0) when Spark Connect's optional
+    packages are missing and __main__ has neither a spec nor a file (it takes that for a doctest
+    run). Dagster's code server starts each run it launches as such a process (multiprocessing's
+    spawn, `python -c`), so every validation launched by the webserver, the daemon, a schedule or
+    a backfill exited. Marked interactive for this one import, the process passes that check and
+    GX finds Spark Connect unavailable, as it does in any script."""
+    main = sys.modules["__main__"]
+    unmarked = (
+        getattr(main, "__spec__", None) is None
+        and not hasattr(main, "__file__")
+        and not hasattr(sys, "ps1")
+    )
+    if unmarked:
+        sys.ps1 = ""
+    try:
+        import great_expectations
+    finally:
+        if unmarked:
+            del sys.ps1
+    return great_expectations
+
+
 def _expectations(contract: Contract) -> list[Any]:
-    import great_expectations as gx
+    gx = _great_expectations()
 
     expectations = []
     for spec in contract.columns.values():
@@ -49,7 +75,7 @@ _DEFINITIONS: dict[tuple[Any, ...], Any] = {}
 def _validation_definition(contract: Contract) -> Any:
     """One ephemeral GX context and validation definition per process and contract columns
     (the suite's rules: a contract edited under the same name and path gets its own)."""
-    import great_expectations as gx
+    gx = _great_expectations()
 
     key = (contract.name, *contract.columns.values())
     if key in _DEFINITIONS:

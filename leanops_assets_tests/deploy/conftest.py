@@ -49,6 +49,15 @@ def spark_cluster(services_home):
     services.run_script("spark_cluster.sh", "stop", services_home)
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Playwright), for the tests of the UI pages."""
+    from leanops_assets_tests.deploy.webui import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
 # Real Spark features of June 8-23 2013 (a 7-day look-back over June 1-7), and the training
 # window over them that the scaled-out tests train on: 10 days to tune, 3 to validate, 3 held out.
 FEATURE_INPUT_DAYS = [f"2013-06-{d:02d}" for d in range(1, 24)]

@@ -48,33 +48,8 @@ def delay_by_carrier_and_origin(spark) -> pd.DataFrame:
     return result.toPandas()
 
 
-def flight_features_of_two_days(spark) -> pd.DataFrame:
-    """The project's own feature job, lake in and lake out, for 2013-01-09 and 01-10 with their
-    7-day look-back over real validated flights, weather and planes."""
-    import os
-    import tempfile
-
-    from leanops_assets.datasets.flights.source import bundled_day, bundled_table
-    from leanops_assets.features.lake_io import materialize_feature_days
-    from leanops_assets.storage import Lake
-    from leanops_assets.validation.derived import add_derived_columns
-
-    with tempfile.TemporaryDirectory() as home:
-        os.environ.setdefault("LEANOPS_HOME", home)
-        lake = Lake(Path(home) / "lake")
-        days = [f"2013-01-{d:02d}" for d in range(1, 11)]
-        for day in days:
-            flights = add_derived_columns(bundled_day("flights", day), day)
-            lake.write_partition("validated", "flights", day, flights)
-            lake.write_partition("raw", "weather", day, bundled_day("weather", day))
-        lake.write_table("raw", "planes", bundled_table("planes"))
-        materialize_feature_days(spark, lake, days[-2:])
-        return lake.read_partitions("features", "flights", days[-2:])
-
-
 JOBS: dict[str, Callable] = {
     "delay_by_carrier_and_origin": delay_by_carrier_and_origin,
-    "flight_features_of_two_days": flight_features_of_two_days,
 }
 
 

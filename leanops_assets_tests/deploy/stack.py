@@ -10,13 +10,18 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import subprocess
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
 import yaml
 
 from leanops_assets.settings import REPO_ROOT
+from leanops_assets_tests.deploy import containers, services
 from leanops_assets_tests.deploy.containers import podman
+from leanops_assets_tests.deploy.webui import graphql
 
 DEPLOY = REPO_ROOT / "deploy"
 PROJECT = "leanops-test"
@@ -106,3 +111,94 @@ def running(values: dict[str, str], work: Path):
             podman("rm", "--force", "--time", "10", f"{PROJECT}_{name}", check=False)
         for volume in volumes:
             podman("volume", "rm", "--force", volume, check=False)
+
+
+SERVICES = {"postgres", "mlflow", "leanops-code", "webserver", "daemon"}
+DAEMONS = "query { instance { daemonHealth { allDaemonStatuses { daemonType healthy } } } }"
+PG_PASSWORD = "leanops"  # the compose file's default LEANOPS_PG_PASSWORD
+
+
+@dataclass(frozen=True)
+class Stack:
+    ports: dict[str, int]
+    home: Path  # the leanops-data volume on the host: LEANOPS_HOME of every Dagster container
+    started_seconds: float  # from the first container started to every service healthy
+    code_env: dict[str, str]  # the code container's environment, where the runs execute
+
+    @property
+    def ui(self) -> str:
+        return f"http://127.0.0.1:{self.ports['ui']}"
+
+    @property
+    def mlflow(self) -> str:
+        return f"http://127.0.0.1:{self.ports['mlflow']}"
+
+    @property
+    def pg_env(self) -> dict[str, str]:
+        """The DAGSTER_PG_* connection of the stack's PostgreSQL, as seen from the host."""
+        return {
+            "DAGSTER_PG_HOST": "127.0.0.1",
+            "DAGSTER_PG_PORT": str(self.ports["pg"]),
+            "DAGSTER_PG_USER": "leanops",
+            "DAGSTER_PG_PASSWORD": PG_PASSWORD,
+            "DAGSTER_PG_DB": "dagster",
+        }
+
+
+def grpc_healthy(port: int) -> bool:
+    done = subprocess.run(
+        [str(services.VENV_BIN / "dagster"), "api", "grpc-health-check", "-p", str(port)],
+        capture_output=True,
+        timeout=60,
+    )
+    return done.returncode == 0
+
+
+def _wait_healthy(ports: dict[str, int]) -> None:
+    def postgres_ready():
+        check = podman(
+            "exec", f"{PROJECT}_postgres", "pg_isready", "-h", "127.0.0.1",
+            "-U", "leanops", "-d", "dagster", check=False,
+        )  # fmt: skip
+        return check.returncode == 0
+
+    ui = f"http://127.0.0.1:{ports['ui']}"
+    services.wait_until(postgres_ready, 120, "PostgreSQL")
+    services.wait_http(f"http://127.0.0.1:{ports['mlflow']}/health", 240)
+    services.wait_until(lambda: grpc_healthy(ports["code"]), 300, "the code location")
+    services.wait_http(f"{ui}/server_info", 300)
+
+    def daemons_healthy():
+        statuses = graphql(ui, DAEMONS)["instance"]["daemonHealth"]["allDaemonStatuses"]
+        healthy = {s["daemonType"] for s in statuses if s["healthy"]}
+        return {"SENSOR", "SCHEDULER", "QUEUED_RUN_COORDINATOR", "BACKFILL"} <= healthy
+
+    services.wait_until(daemons_healthy, 300, "the daemon's heartbeats")
+
+
+@contextlib.contextmanager
+def started(work: Path):
+    """The images built, every service running on free loopback ports and healthy."""
+    containers.build("build")
+    containers.build("postgres")
+    ports = {name: services.free_port() for name in ("pg", "mlflow", "code", "ui")}
+    workspace = work / "workspace-grpc.yaml"
+    workspace.write_text(
+        "load_from:\n  - grpc_server:\n      host: 127.0.0.1\n"
+        f"      port: {ports['code']}\n      location_name: leanops_assets\n"
+    )
+    values = {f"{name}_port": str(port) for name, port in ports.items()}
+    begun = time.monotonic()
+    with running({**values, "workspace": str(workspace)}, work) as merged:
+        assert set(merged["services"]) == SERVICES
+        _wait_healthy(ports)
+        mountpoint = podman(
+            "volume", "inspect", "--format", "{{.Mountpoint}}", f"{PROJECT}_leanops-data"
+        ).stdout.strip()
+        code_env = {k: str(v) for k, v in merged["services"]["leanops-code"]["environment"].items()}
+        yield Stack(ports, Path(mountpoint), time.monotonic() - begun, code_env)
+
+
+def service_logs(*names: str) -> str:
+    """The last lines of each service's log, for failure messages."""
+    return "\n".join(f"--- {n}:\n{containers.logs(f'{PROJECT}_{n}')}" for n in names)

@@ -5,37 +5,29 @@ Screenshots land in test-artifacts/ui/ (git-ignored)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from leanops_assets.settings import REPO_ROOT
 from leanops_assets_tests import expected_lineage
+from leanops_assets_tests.deploy.webui import (
+    SCREENSHOTS,
+    graphql,
+    open_page,
+    screenshot_on_failure,
+)
 
 from .conftest import services
 
 pytestmark = pytest.mark.slow
 
-SCREENSHOTS = REPO_ROOT / "test-artifacts" / "ui"
 REPLAY_DAYS = services.replayed_days(1)
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 DEFINITIONS_QUERY = """
 {
@@ -60,18 +52,6 @@ DEFINITIONS_QUERY = """
   runsOrError { ... on Runs { results { runId jobName status tags { key value } } } }
 }
 """
-
-
-def graphql(base: str, query: str) -> dict:
-    request = urllib.request.Request(
-        f"{base}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        body = json.load(response)
-    assert "errors" not in body, body["errors"]
-    return body["data"]
 
 
 @pytest.fixture(scope="module")
@@ -153,58 +133,10 @@ def test_graphql_shows_every_definition_lineage_and_the_replayed_runs(dagster_ui
     assert all(by_day.get(day) == "SUCCESS" for day in REPLAY_DAYS), by_day
 
 
-@pytest.fixture(scope="module")
-def browser():
-    chromium = subprocess.run(
-        ["bash", str(services.SCRIPTS / "chromium.sh"), "install"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    if chromium.returncode != 0:
-        pytest.fail(
-            f"scripts/services/chromium.sh install failed:\n{chromium.stderr[-3000:]}",
-            pytrace=False,
-        )
-    executable = chromium.stdout.strip().splitlines()[-1]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        launched.close()
-
-
-def _page(browser, url: str, height: int = 1000):
-    page = browser.new_page(viewport={"width": 1600, "height": height})
-    page.set_default_timeout(60_000)
-    # A first visit may greet with a community sign-up dialog; a user would press Skip.
-    page.add_locator_handler(
-        page.get_by_text("Join the Dagster community"),
-        lambda: page.get_by_role("button", name="Skip").click(),
-    )
-    page.goto(url, wait_until="domcontentloaded")
-    return page
-
-
-@contextmanager
-def _screenshot_on_failure(page, name: str):
-    try:
-        yield
-    except Exception:
-        page.screenshot(path=str(SCREENSHOTS / f"FAILED-{name}.png"), full_page=True)
-        raise
-    finally:
-        page.close()
-
-
 def test_asset_graph_page_shows_every_asset_of_every_group(dagster_ui, browser):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     groups = expected_lineage.groups()
-    page = _page(browser, f"{dagster_ui}/asset-groups", height=1400)
-    with _screenshot_on_failure(page, "asset-graph"):
+    page = open_page(browser, f"{dagster_ui}/asset-groups", height=1400)
+    with screenshot_on_failure(page, "asset-graph"):
         page.get_by_text("Global asset lineage").first.wait_for(state="visible")
         for group in sorted(set(groups.values())):
             page.get_by_text(group, exact=True).first.wait_for(state="visible")
@@ -216,19 +148,18 @@ def test_asset_graph_page_shows_every_asset_of_every_group(dagster_ui, browser):
     # Each group's own lineage page fits the window: every asset of the group is drawn there.
     for group in sorted(set(groups.values())):
         members = sorted(a for a, g in groups.items() if g == group)
-        page = _page(browser, f"{dagster_ui}/locations/leanops_assets/asset-groups/{group}")
-        with _screenshot_on_failure(page, f"group-{group}"):
+        page = open_page(browser, f"{dagster_ui}/locations/leanops_assets/asset-groups/{group}")
+        with screenshot_on_failure(page, f"group-{group}"):
             for asset in members:
                 page.get_by_text(asset, exact=True).last.wait_for(state="visible")
             page.screenshot(path=str(SCREENSHOTS / f"group-{group}.png"), full_page=True)
 
 
 def test_validated_flights_page_shows_lineage_partition_and_checks(dagster_ui, browser):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     checks = sorted(expected_lineage.ASSETS["validated_flights"].checks)
     upstream = sorted(expected_lineage.ASSETS["validated_flights"].upstream)
-    page = _page(browser, f"{dagster_ui}/assets/validated_flights")
-    with _screenshot_on_failure(page, "validated_flights"):
+    page = open_page(browser, f"{dagster_ui}/assets/validated_flights")
+    with screenshot_on_failure(page, "validated_flights"):
         page.get_by_text("Latest materialization").first.wait_for(state="visible")
         page.get_by_text(REPLAY_DAYS[-1], exact=True).first.wait_for(state="visible")
         page.get_by_text("Upstream assets").first.wait_for(state="visible")

