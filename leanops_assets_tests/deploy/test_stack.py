@@ -138,9 +138,6 @@ def loop(up, instance) -> Loop:
             tags={"dagster/partition": day},
             assets=["batch_predictions", "drift_report"],
         )
-<<<<<<< HEAD
-        from leanops_assets.datasets.flights.source import bundled_table
-=======
         for day in SCORED
     ]
     scored = ensure_success(webui.wait_runs(ui, scoring, 900, "the scoring runs"))
@@ -161,7 +158,6 @@ def loop(up, instance) -> Loop:
         instance.get_run_by_id(requested.run_id),
         seconds,
     )
->>>>>>> stackloop
 
 
 def test_a_run_launched_through_the_webserver_is_launched_by_the_daemon(up, loop):
