@@ -7,11 +7,14 @@ export DAGSTER_HOME := $(LEANOPS_HOME)/dagster_home
 # Spark binds to loopback; services started here never listen elsewhere.
 export SPARK_LOCAL_IP ?= 127.0.0.1
 VENV := .venv/bin
-# Three weeks of May: the warm-up, the first champion, a retrain the sensor requests by itself
-# (early May drifts from the warm-up weeks) and its promotion or rejection, in minutes.
-# DAYS=92 replays May to July.
-START ?= 2013-05-01
-DAYS ?= 21
+# Two weeks of July met by a champion trained on January 2013 that never retrained since: the
+# warm-up, the first champion, the drift the sensor sees, the retrain it requests by itself on
+# 07-08 and its promotion or rejection, then the summary, in minutes.
+# FIRST_MODEL_UNTIL= (empty) trains the first model on the days just before START instead.
+START ?= 2013-07-01
+DAYS ?= 14
+FIRST_MODEL_UNTIL ?= 2013-02-04
+REPLAY_ARGS = --start $(START) --days $(DAYS) $(if $(FIRST_MODEL_UNTIL),--first-model-until $(FIRST_MODEL_UNTIL))
 PORT ?= 3000
 BENCH_ARGS ?=
 
@@ -24,14 +27,14 @@ home:
 	@mkdir -p "$(DAGSTER_HOME)" && cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 
 replay: setup home
-	$(VENV)/python -m leanops_assets.replay --start $(START) --days $(DAYS)
+	$(VENV)/python -m leanops_assets.replay $(REPLAY_ARGS)
 
 ui: setup home
 	$(VENV)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
 # The UI is served even when some days failed: it shows why.
 demo: setup home
-	$(VENV)/python -m leanops_assets.replay --start $(START) --days $(DAYS) || \
+	$(VENV)/python -m leanops_assets.replay $(REPLAY_ARGS) || \
 		echo "leanops: the replay reported failures; the UI shows them"
 	$(VENV)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 

@@ -1,0 +1,204 @@
+"""The replay's runs: one day through the daily pipeline, a range in one run, the warm-up and
+the first model. `replay.py` drives them and prints one line per day."""
+
+import time
+import warnings
+
+from dagster import BetaWarning, DagsterInstance, Definitions
+
+from leanops_assets.replay_plan import ReplayPlan
+from leanops_assets.replay_report import DayResult
+from leanops_assets.settings import leanops_home
+from leanops_assets.uptodate import features_up_to_date, freshness, landed_and_validated
+
+# Per-step logs stay in the instance (and the UI); the terminal shows one line per day.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+VALIDATION_ASSETS = ["raw_flights", "raw_weather", "validated_flights"]
+
+
+def run_config(source: str) -> dict:
+    """QUIET, and the source resource's kind (the definitions' default is the bundled year)."""
+    return {**QUIET, "resources": {"source": {"config": {"kind": source}}}}
+
+
+def _metadata(result, asset: str, key: str):
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        if materialization.asset_key.to_user_string() == asset and key in materialization.metadata:
+            return materialization.metadata[key].value
+    return None
+
+
+def run_day(
+    defs: Definitions,
+    instance: DagsterInstance,
+    day: str,
+    assets: list[str] | None = None,
+    config: dict = QUIET,
+) -> DayResult:
+    started = time.perf_counter()
+    job = defs.resolve_job_def("daily_pipeline")
+    result = job.execute_in_process(
+        partition_key=day,
+        instance=instance,
+        raise_on_error=False,
+        run_config=config,
+        asset_selection=None if assets is None else [_key(a) for a in assets],
+    )
+    return DayResult(
+        day=day,
+        success=result.success,
+        seconds=time.perf_counter() - started,
+        raw_rows=_metadata(result, "validated_flights", "raw_rows"),
+        quarantined=_metadata(result, "validated_flights", "quarantined_rows"),
+        live_auc=_metadata(result, "batch_predictions", "live_auc"),
+        drift_share=_metadata(result, "drift_report", "drift_share"),
+        champion_version=_metadata(result, "batch_predictions", "model_version"),
+        failed_checks=[e.check_name for e in result.get_asset_check_evaluations() if not e.passed],
+    )
+
+
+def run_range(
+    defs: Definitions,
+    instance: DagsterInstance,
+    first: str,
+    last: str,
+    assets: list[str],
+    config: dict = QUIET,
+):
+    """One run over a range of days: a single-run backfill, as the UI's backfill would launch."""
+    return defs.resolve_job_def("daily_pipeline").execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config=config,
+        asset_selection=[_key(a) for a in assets],
+        tags={
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+        },
+    )
+
+
+def _key(name: str):
+    from dagster import AssetKey
+
+    return AssetKey(name)
+
+
+def champion_version() -> str | None:
+    from leanops_assets.registry.promotion import version_by_alias
+    from leanops_assets.resources import MlflowResource
+
+    settings = MlflowResource()
+    version = version_by_alias(settings.client(), settings.model_name, "champion")
+    return None if version is None else str(version.version)
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def reference_tables(defs: Definitions, instance: DagsterInstance, source: str) -> None:
+    if not freshness(defs, instance, [], source).up_to_date("planes", None, []):
+        defs.resolve_job_def("reference_data").execute_in_process(
+            instance=instance, run_config=run_config(source)
+        )
+
+
+def replay_data_only(days: list[str], until: str, source: str) -> int:
+    """Land and validate (and featurize) days, with no model: the data stages alone."""
+    warnings.filterwarnings("ignore", category=BetaWarning)
+    from leanops_assets.definitions import defs
+
+    instance = DagsterInstance.get()
+    assets = VALIDATION_ASSETS + (["flight_features"] if until == "features" else [])
+    say(
+        f"leanops: replaying {len(days)} days from {days[0]} up to {until}; state in {leanops_home()}"
+    )
+    reference_tables(defs, instance, source)
+    fresh = freshness(defs, instance, days, source)
+    failed = 0
+    for index, day in enumerate(days, start=1):
+        if landed_and_validated(fresh, day) and (
+            until != "features" or features_up_to_date(fresh, day)
+        ):
+            say(f"[{index:>3}/{len(days)}] {day}  up to date, skipped")
+            continue
+        result = run_day(defs, instance, day, assets, run_config(source))
+        fresh = freshness(defs, instance, days, source)  # this day's materializations are new
+        failed += not result.success
+        status = (
+            "ok"
+            if result.success and not result.failed_checks
+            else "checks: " + ", ".join(result.failed_checks)
+        )
+        say(
+            f"[{index:>3}/{len(days)}] {day}  raw {result.raw_rows}  quarantined {result.quarantined}  "
+            f"{status}  ({result.seconds:.1f}s)"
+        )
+    say(f"leanops: {len(days) - failed}/{len(days)} days succeeded. Open the UI to see the runs.")
+    return 1 if failed else 0
+
+
+def warm_up(
+    defs: Definitions,
+    instance: DagsterInstance,
+    lookback: list[str],
+    warmup: list[str],
+    source: str,
+    label: str = "warm-up",
+) -> bool:
+    """Land and validate the warm-up days, then their features in one Spark run; days already
+    up to date are skipped. False if a day failed."""
+    days = lookback + warmup
+    reference_tables(defs, instance, source)
+    fresh = freshness(defs, instance, days, source)
+    for index, day in enumerate(days, start=1):
+        if landed_and_validated(fresh, day):
+            say(f"[{label} {index:>3}/{len(days)}] {day}  up to date, skipped")
+            continue
+        result = run_day(defs, instance, day, VALIDATION_ASSETS, run_config(source))
+        fresh = freshness(defs, instance, days, source)
+        say(
+            f"[{label} {index:>3}/{len(days)}] {day}  landed and validated  ({result.seconds:.1f}s)"
+        )
+        if not result.success:
+            say(f"leanops: {label} day {day} failed; open the UI to see why")
+            return False
+    stale = [day for day in warmup if not features_up_to_date(fresh, day)]
+    if not stale:
+        say(f"[{label}] features for {warmup[0]} .. {warmup[-1]} up to date, skipped")
+        return True
+    started = time.perf_counter()
+    features = run_range(
+        defs, instance, stale[0], stale[-1], ["flight_features"], run_config(source)
+    )
+    say(
+        f"[{label}] features for {stale[0]} .. {stale[-1]} in one Spark run  "
+        f"({time.perf_counter() - started:.1f}s)"
+    )
+    if not features.success:
+        say(f"leanops: the {label} features failed; open the UI to see why")
+    return features.success
+
+
+def first_model(defs: Definitions, instance: DagsterInstance, plan: ReplayPlan) -> bool:
+    """Train and register the first model on the warm-up days, unless a champion exists."""
+    if champion_version() is None:
+        say(
+            f"leanops: no champion yet: training the first model on {plan.warmup[0]} .. "
+            f"{plan.first_model_until} (retraining_job)..."
+        )
+        window = {"end_day": plan.first_model_until, "window_days": len(plan.warmup)}
+        initial = defs.resolve_job_def("retraining_job").execute_in_process(
+            instance=instance,
+            run_config={**QUIET, "ops": {"training_set": {"config": window}}},
+            tags={"leanops/trigger": "initial model"},
+            raise_on_error=False,
+        )
+        if not initial.success or champion_version() is None:
+            say(
+                "leanops: the first model did not become champion; see the retraining_job run in the UI"
+            )
+            return False
+    return True
