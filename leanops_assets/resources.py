@@ -86,6 +86,16 @@ class MlflowResource(ConfigurableResource):
         folder.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{folder / 'mlflow.db'}"
 
+    def client(self):
+        """A client of exactly these stores: mlflow otherwise resolves the registry from whatever
+        store an earlier step of this process set (set_registry_uri is process-wide)."""
+        from mlflow import MlflowClient
+
+        tracking_uri = self.resolved_tracking_uri()
+        return MlflowClient(
+            tracking_uri=tracking_uri, registry_uri=self.registry_uri or tracking_uri
+        )
+
     def artifact_location(self) -> str | None:
         """Artifact root for new experiments with the embedded store; the server decides otherwise."""
         if self.server_uri():

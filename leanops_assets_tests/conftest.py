@@ -1,20 +1,36 @@
 """Session-wide fixtures: one SparkSession per test process, a temporary LEANOPS_HOME per test."""
 
 import os
+import sys
 
 import pytest
 
 
+def _mlflow_store_globals():
+    """mlflow's process-wide tracking and registry modules, if mlflow is imported yet."""
+    if "mlflow" not in sys.modules:
+        return []
+    from mlflow.tracking._model_registry import utils as registry
+    from mlflow.tracking._tracking_service import utils as tracking
+
+    return [(registry, "_registry_uri"), (tracking, "_tracking_uri")]
+
+
 @pytest.fixture(autouse=True)
 def _isolated_mlflow_environment():
-    """mlflow.set_tracking_uri / set_registry_uri export MLFLOW_* variables into the process;
-    restore them after each test so no store outlives its test or leaks into child processes."""
+    """mlflow.set_tracking_uri / set_registry_uri keep the store in module globals and export
+    MLFLOW_* variables; restore both after each test so no store outlives its test (a client
+    built later with only a tracking URI would read an earlier test's registry) or leaks into
+    child processes."""
     saved = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}
+    stores = {(module, name): getattr(module, name) for module, name in _mlflow_store_globals()}
     yield
     for key in [k for k in os.environ if k.startswith("MLFLOW_")]:
         if key not in saved:
             del os.environ[key]
     os.environ.update(saved)
+    for module, name in _mlflow_store_globals():
+        setattr(module, name, stores.get((module, name)))
 
 
 @pytest.fixture(scope="session")

@@ -128,7 +128,7 @@ def loop(up, instance) -> Loop:
     training = {"ops": {"training_set": {"config": drift_loop.FIRST_CHAMPION_WINDOW}}}
     first = webui.launch_run(ui, "retraining_job", training)
     ensure_success(webui.wait_runs(ui, [first], 900, "the first model's run"))
-    client = MlflowClient(tracking_uri=up.mlflow)
+    client = MlflowClient(tracking_uri=up.mlflow, registry_uri=up.mlflow)
     first_champion = client.get_registered_model(MODEL).aliases.get("champion")
     lap("first_champion")
     scoring = [
@@ -224,7 +224,7 @@ def test_the_daemons_sensor_retrains_and_the_promotion_lands_in_the_mlflow_serve
     assert retrain.status == DagsterRunStatus.SUCCESS, stack.service_logs("leanops-code", "daemon")
     drift_loop.assert_requested_by_the_sensor_through_the_queue(instance, retrain)
 
-    client = MlflowClient(tracking_uri=up.mlflow)
+    client = MlflowClient(tracking_uri=up.mlflow, registry_uri=up.mlflow)
     champion = client.get_model_version_by_alias(MODEL, "champion")
     registry = drift_loop.registry_summary(client, MODEL)
     print(registry)
