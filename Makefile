@@ -7,13 +7,13 @@ export DAGSTER_HOME := $(LEANOPS_HOME)/dagster_home
 # Spark binds to loopback; services started here never listen elsewhere.
 export SPARK_LOCAL_IP ?= 127.0.0.1
 VENV := .venv/bin
-# Two weeks of July met by a champion trained on January 2013 that never retrained since: the
+# Two weeks of July met by a champion trained on March 2013 that never retrained since: the
 # warm-up, the first champion, the drift the sensor sees, the retrain it requests by itself on
 # 07-08 and its promotion or rejection, then the summary, in minutes.
 # FIRST_MODEL_UNTIL= (empty) trains the first model on the days just before START instead.
 START ?= 2013-07-01
 DAYS ?= 14
-FIRST_MODEL_UNTIL ?= 2013-02-04
+FIRST_MODEL_UNTIL ?= 2013-03-31
 REPLAY_ARGS = --start $(START) --days $(DAYS) $(if $(FIRST_MODEL_UNTIL),--first-model-until $(FIRST_MODEL_UNTIL))
 PORT ?= 3000
 BENCH_ARGS ?=

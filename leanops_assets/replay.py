@@ -31,6 +31,7 @@ from leanops_assets.replay_report import DayResult, Retrain, write_summary
 from leanops_assets.replay_runs import (
     champion_version,
     first_model,
+    latest_decision,
     replay_data_only,
     run_config,
     run_day,
@@ -141,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                 after = champion_version()
                 retrains.append(Retrain(day, reason, run_id, run.status.value, before, after))
                 say(f"      retrain {run.status.value.lower()}: champion v{before} -> v{after}")
+                say(f"      {latest_decision()}")
     finally:
         daemon.close()
 

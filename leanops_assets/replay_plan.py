@@ -2,8 +2,9 @@
 
 By default the first model learns from the `warmup_days` just before `start`. With
 `first_model_until`, it learns from the `warmup_days` ending on that day instead, and the days
-since then are a deployment that never retrained: the last `RECENT_DAYS` before `start` are
-landed and featurized (the history a retrain's window needs), not scored. The first day's
+since then are a deployment that never retrained: the last `warmup_days` before `start` (at
+least `RECENT_DAYS`) are landed and featurized, not scored, so that a retrain a week into the
+replay has as much history to learn from as the first model had. The first day's
 features of each block look back on `LOOKBACK_DAYS` validated days, which are landed too.
 """
 
@@ -79,7 +80,8 @@ def plan_replay(
         day_span(model_end - timedelta(days=warmup_days - 1), warmup_days), partitions
     )
     gap = (first - model_end).days - 1
-    recent = day_span(first - timedelta(days=min(gap, RECENT_DAYS)), min(gap, RECENT_DAYS))
+    count = min(gap, max(warmup_days, RECENT_DAYS))
+    recent = day_span(first - timedelta(days=count), count)
     recent = checked_days(recent, partitions)
     return ReplayPlan(
         warmup_lookback=lookback(warmup[0], partitions),

@@ -94,6 +94,19 @@ def champion_version() -> str | None:
     return None if version is None else str(version.version)
 
 
+def latest_decision() -> str:
+    """The newest model version's gate decision and its reason, as the registry records them."""
+    from leanops_assets.resources import MlflowResource
+
+    settings = MlflowResource()
+    versions = settings.client().search_model_versions(f"name = '{settings.model_name}'")
+    if not versions:
+        return "no model version"
+    newest = max(versions, key=lambda v: int(v.version))
+    decision = newest.tags.get("leanops.decision", "undecided")
+    return f"v{newest.version} {decision}: {newest.tags.get('leanops.decision_reason', '')}"
+
+
 def say(message: str) -> None:
     print(message, flush=True)
 
@@ -197,8 +210,15 @@ def first_model(defs: Definitions, instance: DagsterInstance, plan: ReplayPlan) 
             raise_on_error=False,
         )
         if not initial.success or champion_version() is None:
+            failed = [
+                f"{e.check_name}: {e.metadata['message'].value}"
+                for e in initial.get_asset_check_evaluations()
+                if not e.passed and "message" in e.metadata
+            ]
             say(
-                "leanops: the first model did not become champion; see the retraining_job run in the UI"
+                "leanops: the first model did not become champion"
+                + (f" ({'; '.join(failed)})" if failed else "")
+                + "; see the retraining_job run in the UI"
             )
             return False
     return True

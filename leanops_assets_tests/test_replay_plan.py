@@ -18,13 +18,22 @@ def test_by_default_the_first_model_learns_from_the_days_just_before_the_start()
     assert plan.first_model_until == "2013-04-30"
 
 
-def test_a_stale_first_model_is_followed_by_the_two_weeks_a_retrain_needs():
-    plan = plan_replay("2013-07-01", 14, 35, PARTITIONS, first_model_until="2013-02-04")
-    assert (plan.warmup[0], plan.warmup[-1], len(plan.warmup)) == ("2013-01-01", "2013-02-04", 35)
-    assert plan.warmup_lookback == []  # nothing before the data's first day
-    assert (plan.recent[0], plan.recent[-1], len(plan.recent)) == ("2013-06-17", "2013-06-30", 14)
-    assert plan.recent_lookback[0] == "2013-06-10" and plan.recent_lookback[-1] == "2013-06-16"
+def test_a_stale_first_model_is_followed_by_as_much_history_as_it_learned_from():
+    plan = plan_replay("2013-07-01", 14, 35, PARTITIONS, first_model_until="2013-03-31")
+    assert (plan.warmup[0], plan.warmup[-1], len(plan.warmup)) == ("2013-02-25", "2013-03-31", 35)
+    assert plan.warmup_lookback[0] == "2013-02-18" and plan.warmup_lookback[-1] == "2013-02-24"
+    assert (plan.recent[0], plan.recent[-1], len(plan.recent)) == ("2013-05-27", "2013-06-30", 35)
+    assert plan.recent_lookback[0] == "2013-05-20" and plan.recent_lookback[-1] == "2013-05-26"
     assert plan.days[0] == "2013-07-01" and plan.days[-1] == "2013-07-14"
+
+
+def test_a_short_warm_up_still_leaves_a_retrain_its_validation_and_holdout_weeks():
+    plan = plan_replay("2013-07-01", 8, 7, PARTITIONS, first_model_until="2013-01-14")
+    assert plan.warmup == ["2013-01-08", "2013-01-09", "2013-01-10", "2013-01-11",
+                           "2013-01-12", "2013-01-13", "2013-01-14"]  # fmt: skip
+    assert plan.warmup_lookback == ["2013-01-01", "2013-01-02", "2013-01-03", "2013-01-04",
+                                    "2013-01-05", "2013-01-06", "2013-01-07"]  # fmt: skip
+    assert (plan.recent[0], plan.recent[-1]) == ("2013-06-17", "2013-06-30")  # 7 + 7 days
 
 
 def test_a_short_gap_lands_only_the_days_in_it_and_no_day_twice():
