@@ -26,7 +26,7 @@ from dagster import BetaWarning, DagsterInstance, PreviewWarning
 
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.replay_daemon import SENSOR_NAME, Daemon
-from leanops_assets.replay_plan import plan_replay
+from leanops_assets.replay_plan import lookback, plan_replay
 from leanops_assets.replay_report import DayResult, Retrain, write_summary
 from leanops_assets.replay_runs import (
     champion_version,
@@ -72,16 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     if not os.environ.get("DAGSTER_HOME"):
         say("replay: DAGSTER_HOME is not set; run it through `make demo` or `make replay`")
         return 2
-    plan = plan_replay(
-        args.start,
-        args.days,
-        args.warmup_days,
-        set(daily_partitions.get_partition_keys()),
-        args.first_model_until,
-    )
+    partitions = set(daily_partitions.get_partition_keys())
+    plan = plan_replay(args.start, args.days, args.warmup_days, partitions, args.first_model_until)
     days = plan.days
     if args.until != "lifecycle":
-        return replay_data_only(days, args.until, args.source)
+        # features read the days before the first one; validation alone needs none
+        before = lookback(days[0], partitions) if args.until == "features" else []
+        return replay_data_only(days, args.until, args.source, before)
 
     # The terminal shows progress; Dagster's beta notices and job-building warnings would bury it.
     warnings.filterwarnings("ignore", category=BetaWarning)

@@ -118,8 +118,9 @@ def reference_tables(defs: Definitions, instance: DagsterInstance, source: str) 
         )
 
 
-def replay_data_only(days: list[str], until: str, source: str) -> int:
-    """Land and validate (and featurize) days, with no model: the data stages alone."""
+def replay_data_only(days: list[str], until: str, source: str, lookback: list[str]) -> int:
+    """Land and validate (and featurize) days, with no model: the data stages alone. The
+    `lookback` days, which the first day's features read, are landed and validated first."""
     warnings.filterwarnings("ignore", category=BetaWarning)
     from leanops_assets.definitions import defs
 
@@ -129,6 +130,17 @@ def replay_data_only(days: list[str], until: str, source: str) -> int:
         f"leanops: replaying {len(days)} days from {days[0]} up to {until}; state in {leanops_home()}"
     )
     reference_tables(defs, instance, source)
+    fresh = freshness(defs, instance, lookback, source)
+    for index, day in enumerate(lookback, start=1):
+        if landed_and_validated(fresh, day):
+            continue
+        result = run_day(defs, instance, day, VALIDATION_ASSETS, run_config(source))
+        say(
+            f"[look-back {index}/{len(lookback)}] {day}  landed and validated  ({result.seconds:.1f}s)"
+        )
+        if not result.success:
+            say(f"leanops: look-back day {day} failed; open the UI to see why")
+            return 1
     fresh = freshness(defs, instance, days, source)
     failed = 0
     for index, day in enumerate(days, start=1):

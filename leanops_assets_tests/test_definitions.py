@@ -120,17 +120,21 @@ def _replay(env, *args, timeout=600):
     )
 
 
-def test_data_replay_materializes_days_into_the_instance_the_ui_reads(leanops_home):
+def test_data_replay_lands_its_look_back_days_first_into_the_instance_the_ui_reads(leanops_home):
+    # A fresh home: the first day's features read the 7 days before it, which land first.
     env = _env(leanops_home)
-    done = _replay(env, "--start", "2013-01-01", "--days", "2", "--until", "validation")
+    done = _replay(env, "--start", "2013-03-10", "--days", "2", "--until", "features")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    assert "[  2/2] 2013-01-02" in done.stdout
+    assert "[look-back 1/7] 2013-03-03" in done.stdout
+    assert "[  2/2] 2013-03-11" in done.stdout
     from dagster import AssetKey, DagsterInstance
 
     with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
-        materialized = instance.get_materialized_partitions(AssetKey("validated_flights"))
+        validated = instance.get_materialized_partitions(AssetKey("validated_flights"))
+        featurized = instance.get_materialized_partitions(AssetKey("flight_features"))
         runs = instance.get_runs()
-    assert sorted(materialized) == ["2013-01-01", "2013-01-02"]
+    assert sorted(validated) == [f"2013-03-{d:02d}" for d in range(3, 12)]
+    assert sorted(featurized) == ["2013-03-10", "2013-03-11"]
     assert {r.job_name for r in runs} == {"daily_pipeline", "reference_data"}
 
 
