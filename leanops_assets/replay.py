@@ -21,12 +21,13 @@ import argparse
 import os
 import sys
 import warnings
+from datetime import date
 
 from dagster import BetaWarning, DagsterInstance, PreviewWarning
 
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.replay_daemon import SENSOR_NAME, Daemon
-from leanops_assets.replay_plan import lookback, plan_replay
+from leanops_assets.replay_plan import checked_days, day_span, lookback, plan_replay
 from leanops_assets.replay_report import DayResult, Retrain, write_summary
 from leanops_assets.replay_runs import (
     champion_version,
@@ -73,12 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         say("replay: DAGSTER_HOME is not set; run it through `make demo` or `make replay`")
         return 2
     partitions = set(daily_partitions.get_partition_keys())
-    plan = plan_replay(args.start, args.days, args.warmup_days, partitions, args.first_model_until)
-    days = plan.days
-    if args.until != "lifecycle":
+    if args.until != "lifecycle":  # no model: no warm-up to plan
+        days = checked_days(day_span(date.fromisoformat(args.start), args.days), partitions)
         # features read the days before the first one; validation alone needs none
         before = lookback(days[0], partitions) if args.until == "features" else []
         return replay_data_only(days, args.until, args.source, before)
+    plan = plan_replay(args.start, args.days, args.warmup_days, partitions, args.first_model_until)
+    days = plan.days
 
     # The terminal shows progress; Dagster's beta notices and job-building warnings would bury it.
     warnings.filterwarnings("ignore", category=BetaWarning)
