@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from leanops_assets.settings import REPO_ROOT
 from leanops_assets_tests import expected_lineage
 
@@ -137,44 +135,6 @@ def test_data_replay_lands_its_look_back_days_first_into_the_instance_the_ui_rea
     assert sorted(validated) == [f"2013-01-{d:02d}" for d in range(1, 10)]
     assert sorted(featurized) == ["2013-01-08", "2013-01-09"]
     assert {r.job_name for r in runs} == {"daily_pipeline", "reference_data"}
-
-
-@pytest.mark.slow
-def test_lifecycle_replay_trains_scores_reports_drift_and_ticks_the_sensor(leanops_home):
-    # A small budget: 3 trials over a 21-day warm-up. The floor is lowered because a model
-    # this cheap is not the point here; the gates themselves are tested in registry/.
-    env = {
-        **_env(leanops_home),
-        "LEANOPS_TUNING_TRIALS": "3",
-        "LEANOPS_PROMOTION_AUC_FLOOR": "0.55",
-    }
-    done = _replay(env, "--start", "2013-05-01", "--days", "3", "--warmup-days", "21", timeout=1500)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "champion is version 1" in done.stdout
-    assert "[  3/3] 2013-05-03" in done.stdout
-    summary = json.loads((leanops_home / "reports" / "replay.json").read_text())
-    assert summary["days_processed"] == 3 and not summary["days_failed"]
-    assert summary["champion_versions"]
-    assert all(0.5 < auc < 1 for auc in summary["live_auc"].values())
-    assert all(0 <= share <= 1 for share in summary["drift_share"].values())
-    assert (leanops_home / "reports" / "replay.png").stat().st_size > 10_000
-    for day in ("2013-05-01", "2013-05-02", "2013-05-03"):
-        assert (leanops_home / "reports" / "drift" / f"{day}.html").exists()
-
-    from dagster import AssetKey, DagsterInstance
-
-    with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
-        predicted = instance.get_materialized_partitions(AssetKey("batch_predictions"))
-        assert sorted(predicted) == ["2013-05-01", "2013-05-02", "2013-05-03"]
-        state = next(
-            s for s in instance.all_instigator_state() if s.name == "drift_retraining_sensor"
-        )
-        ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id)
-        assert len(ticks) == 3  # one per replayed day, as the daemon records them for the UI
-        assert all(t.skip_reason or t.run_ids for t in ticks)
-        assert state.instigator_data.cursor  # the cursor survives the process
-        retrains = [r for r in instance.get_runs() if r.job_name == "retraining_job"]
-        assert retrains and retrains[-1].status.value == "SUCCESS"
 
 
 def test_replay_refuses_days_before_the_first_day():

@@ -69,6 +69,17 @@ def test_lifecycle_replay_records_every_asset_check_and_tick_in_postgres(postgre
     )
     assert done.returncode == 0, f"replay failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
     assert "champion is version 1" in done.stdout, done.stdout[-3000:]
+    assert f"[  2/2] {REPLAY_DAYS[1]}" in done.stdout
+    # The summary the replay ends with, its plot and each day's drift report, under LEANOPS_HOME.
+    reports = Path(env["LEANOPS_HOME"]) / "reports"
+    summary = json.loads((reports / "replay.json").read_text())
+    assert summary["days_processed"] == 2 and not summary["days_failed"]
+    assert summary["champion_versions"]
+    assert all(0.5 < auc < 1 for auc in summary["live_auc"].values())
+    assert all(0 <= share <= 1 for share in summary["drift_share"].values())
+    assert (reports / "replay.png").stat().st_size > 10_000
+    for day in REPLAY_DAYS:
+        assert (reports / "drift" / f"{day}.html").exists(), day
 
     from dagster import AssetKey, DagsterInstance, DagsterRunStatus
     from dagster_postgres import (
@@ -109,6 +120,8 @@ def test_lifecycle_replay_records_every_asset_check_and_tick_in_postgres(postgre
         )
         ticks = instance.get_ticks(sensor.instigator_origin_id, sensor.selector_id)
         assert len(ticks) >= len(REPLAY_DAYS)  # one per scored day
+        assert all(t.skip_reason or t.run_ids for t in ticks)  # each says why, for the UI
+        assert sensor.instigator_data.cursor  # the cursor survives the process
 
     # The same facts, read straight from PostgreSQL's tables.
     db = env["DAGSTER_PG_DB"]
