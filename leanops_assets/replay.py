@@ -1,11 +1,11 @@
 """The main job on the embedded default: replay days of 2013 through the whole lifecycle.
 
-    python -m leanops_assets.replay --start 2013-05-01 --days 21
+    python -m leanops_assets.replay --start 2013-07-01 --days 14 --first-model-until 2013-03-31
 
 1. Warm-up: the days before --start (or up to --first-model-until) are landed, validated and
    turned into features.
 2. If there is no champion yet, the retraining job trains and registers the first one on them.
-   With --first-model-until, the two weeks before --start are then landed and featurized too:
+   With --first-model-until, the --warmup-days before --start are then landed and featurized:
    the champion meets the replayed days months after it was trained, as a deployment that has
    not retrained since.
 3. Each replayed day runs the daily pipeline (ingest, validate, features, predictions, drift).
@@ -21,13 +21,12 @@ import argparse
 import os
 import sys
 import warnings
-from datetime import date
 
 from dagster import BetaWarning, DagsterInstance, PreviewWarning
 
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.replay_daemon import SENSOR_NAME, Daemon
-from leanops_assets.replay_plan import checked_days, day_span, lookback, plan_replay
+from leanops_assets.replay_plan import plan_data_replay, plan_replay
 from leanops_assets.replay_report import DayResult, Retrain, write_summary
 from leanops_assets.replay_runs import (
     champion_version,
@@ -74,10 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         say("replay: DAGSTER_HOME is not set; run it through `make demo` or `make replay`")
         return 2
     partitions = set(daily_partitions.get_partition_keys())
-    if args.until != "lifecycle":  # no model: no warm-up to plan
-        days = checked_days(day_span(date.fromisoformat(args.start), args.days), partitions)
-        # features read the days before the first one; validation alone needs none
-        before = lookback(days[0], partitions) if args.until == "features" else []
+    if args.until != "lifecycle":
+        days, before = plan_data_replay(
+            args.start, args.days, partitions, features=args.until == "features"
+        )
         return replay_data_only(days, args.until, args.source, before)
     plan = plan_replay(args.start, args.days, args.warmup_days, partitions, args.first_model_until)
     days = plan.days

@@ -5,7 +5,7 @@ By default the first model learns from the `warmup_days` just before `start`. Wi
 since then are a deployment that never retrained: the last `warmup_days` before `start` (at
 least `RECENT_DAYS`) are landed and featurized, not scored, so that a retrain a week into the
 replay has as much history to learn from as the first model had. The first day's
-features of each block look back on `LOOKBACK_DAYS` validated days, which are landed too.
+features of each block look back on `DEFAULT_LOOKBACK_DAYS` validated days, which are landed too.
 """
 
 from __future__ import annotations
@@ -60,6 +60,15 @@ def lookback(first: str, partitions: Collection[str], taken: Collection[str] = (
         (start - timedelta(days=back)).isoformat() for back in range(DEFAULT_LOOKBACK_DAYS, 0, -1)
     ]
     return [d for d in days if d in partitions and d not in taken]
+
+
+def plan_data_replay(
+    start: str, days: int, partitions: Collection[str], features: bool
+) -> tuple[list[str], list[str]]:
+    """The days of a replay with no model (no warm-up), and the validated days the first one's
+    features look back on (none when only validating)."""
+    replayed = checked_days(day_span(date.fromisoformat(start), days), partitions)
+    return replayed, lookback(replayed[0], partitions) if features else []
 
 
 def plan_replay(

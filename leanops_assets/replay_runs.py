@@ -96,6 +96,7 @@ def champion_version() -> str | None:
 
 def latest_decision() -> str:
     """The newest model version's gate decision and its reason, as the registry records them."""
+    from leanops_assets.registry.promotion import TAG_PREFIX
     from leanops_assets.resources import MlflowResource
 
     settings = MlflowResource()
@@ -103,8 +104,8 @@ def latest_decision() -> str:
     if not versions:
         return "no model version"
     newest = max(versions, key=lambda v: int(v.version))
-    decision = newest.tags.get("leanops.decision", "undecided")
-    return f"v{newest.version} {decision}: {newest.tags.get('leanops.decision_reason', '')}"
+    decision = newest.tags.get(f"{TAG_PREFIX}decision", "undecided")
+    return f"v{newest.version} {decision}: {newest.tags.get(f'{TAG_PREFIX}decision_reason', '')}"
 
 
 def say(message: str) -> None:

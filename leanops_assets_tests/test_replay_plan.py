@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from leanops_assets.replay_plan import ReplayPlanError, day_span, plan_replay
+from leanops_assets.replay_plan import ReplayPlanError, day_span, plan_data_replay, plan_replay
 
 PARTITIONS = set(day_span(date(2013, 1, 1), 365))
 
@@ -54,3 +54,11 @@ def test_a_short_gap_lands_only_the_days_in_it_and_no_day_twice():
 def test_a_range_the_replay_cannot_run_is_refused_naming_the_days(start, until, message):
     with pytest.raises(ReplayPlanError, match=message.replace(".", r"\.")):
         plan_replay(start, 5, 25, PARTITIONS, first_model_until=until)
+
+
+def test_a_replay_without_a_model_plans_no_warm_up_and_looks_back_only_for_features():
+    # On the data's first week: a 35-day warm-up would lie before the data, and none is needed.
+    days, before = plan_data_replay("2013-01-03", 2, PARTITIONS, features=True)
+    assert days == ["2013-01-03", "2013-01-04"]
+    assert before == ["2013-01-01", "2013-01-02"]
+    assert plan_data_replay("2013-01-03", 2, PARTITIONS, features=False)[1] == []

@@ -96,11 +96,13 @@ def assert_requested_by_the_sensor_through_the_queue(
 
 def registry_summary(client, model: str) -> str:
     """Each version's gate decision, reason and scores: what a failed promotion assertion shows."""
+    from leanops_assets.registry.promotion import TAG_PREFIX
+
     keys = ("decision", "decision_reason", "holdout_auc", "best_validation_auc", "fit_last_day")
     return "\n".join(
         f"v{v.version} "
-        + " ".join(f"{k}={v.tags.get('leanops.' + k)!r}" for k in keys)
-        + f" data={v.tags.get('leanops.training_data_version', '')[:12]}"
+        + " ".join(f"{k}={v.tags.get(TAG_PREFIX + k)!r}" for k in keys)
+        + f" data={v.tags.get(TAG_PREFIX + 'training_data_version', '')[:12]}"
         for v in sorted(
             client.search_model_versions(f"name = '{model}'"), key=lambda v: int(v.version)
         )

@@ -95,11 +95,9 @@ def test_the_daemon_process_requests_launches_and_promotes_a_retrain(
     done = instance.get_run_by_id(retrain.run_id)
     assert done.status == DagsterRunStatus.SUCCESS, log.read_text()[-4000:]
     drift_loop.assert_requested_by_the_sensor_through_the_queue(instance, done)
-    from mlflow import MlflowClient
-
     from leanops_assets.resources import MlflowResource
 
+    settings = MlflowResource()
     assert champion_version() == "2", drift_loop.registry_summary(
-        MlflowClient(tracking_uri=MlflowResource().resolved_tracking_uri()),
-        MlflowResource().model_name,
+        settings.client(), settings.model_name
     )
