@@ -4,6 +4,7 @@ feature asset, MLflow experiment and registered model."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -59,3 +60,58 @@ class LeanopsDataset(dg.Component, dg.Model, dg.Resolvable):
         from leanops_assets.dataset_defs import build_dataset_defs
 
         return build_dataset_defs(self.dataset(context.path))
+
+
+EXTRA_DATASETS_VARIABLE = "LEANOPS_DATASETS_DIR"
+
+
+def extra_dataset_folders() -> list[Path]:
+    """Dataset folders outside the package: each folder under $LEANOPS_DATASETS_DIR holding a
+    defs.yaml (a user's datasets can live outside this repository)."""
+    root = os.environ.get(EXTRA_DATASETS_VARIABLE)
+    if not root:
+        return []
+    if not Path(root).is_dir():
+        raise ContractError(f"${EXTRA_DATASETS_VARIABLE}={root}: not a folder")
+    return sorted(p.parent for p in Path(root).glob("*/defs.yaml"))
+
+
+def dataset_folders() -> list[Path]:
+    """Every dataset folder: leanops_assets/datasets/<name>/ and the extra ones."""
+    from leanops_assets.contract import DATASETS_DIR
+
+    return sorted(p.parent for p in DATASETS_DIR.glob("*/defs.yaml")) + extra_dataset_folders()
+
+
+def dataset_by_name(name: str):
+    """The dataset whose contract is named `name`, from any dataset folder."""
+    found = {}
+    for folder in dataset_folders():
+        dataset = LeanopsDataset.from_defs_yaml(folder).dataset(folder)
+        found[dataset.name] = dataset
+    if name not in found:
+        raise ContractError(
+            f"no dataset named {name!r}; known: {sorted(found)} (a dataset is a folder with "
+            f"defs.yaml and contract.yaml in leanops_assets/datasets/ or ${EXTRA_DATASETS_VARIABLE})"
+        )
+    return found[name]
+
+
+def load_dataset_defs() -> dg.Definitions:
+    """Every dataset of the code location: the package's dataset components through Dagster's
+    component loader (one folder with a defs.yaml is one dataset), then the extra folders."""
+    import warnings
+
+    import leanops_assets.datasets
+    from leanops_assets.dataset_defs import build_dataset_defs
+    from leanops_assets.settings import REPO_ROOT
+
+    with warnings.catch_warnings():
+        # load_defs(module) loads a defs folder that is not the project's defs_module
+        warnings.simplefilter("ignore")
+        bundled = dg.load_defs(leanops_assets.datasets, project_root=REPO_ROOT)
+    extra = [
+        build_dataset_defs(LeanopsDataset.from_defs_yaml(folder).dataset(folder))
+        for folder in extra_dataset_folders()
+    ]
+    return dg.Definitions.merge(bundled, *extra)

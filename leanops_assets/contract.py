@@ -180,9 +180,12 @@ def parse_contract(raw: Any, source_path: Path) -> Contract:
     band = require(volume, "band", f"{where}.volume", int | float)
     if not band > 0:
         raise ContractError(f"{where}.volume.band: {band} must be positive")
+    tables = raw.get("references", [])  # optional: a dataset may join no reference table
+    if not isinstance(tables, list):
+        raise ContractError(f"{where}.references: expected a list of table names, got {tables!r}")
     references = {
         table: load_reference_file(source_path.parent / f"{table}.yaml", where, columns)
-        for table in require(raw, "references", where, list)
+        for table in tables
     }
     prediction_time_column = _prediction_time(raw, columns, where)
     features = parse_features(

@@ -1,6 +1,7 @@
-"""The main job on the embedded default: replay days of 2013 through the whole lifecycle.
+"""The main job: replay a dataset's days through the whole lifecycle (default: the bundled flights).
 
     python -m leanops_assets.replay --start 2013-07-01 --days 14 --first-model-until 2013-03-31
+    python -m leanops_assets.replay --dataset tickets --source landing --start 2025-01-01 --days 14
 
 1. Warm-up: the days before --start (or up to --first-model-until) are landed, validated and
    turned into features.
@@ -24,8 +25,9 @@ import warnings
 
 from dagster import BetaWarning, DagsterInstance, PreviewWarning
 
-from leanops_assets.partitions import daily_partitions
-from leanops_assets.replay_daemon import SENSOR_NAME, Daemon
+from leanops_assets.components import dataset_by_name
+from leanops_assets.partitions import daily_partitions_for
+from leanops_assets.replay_daemon import Daemon
 from leanops_assets.replay_plan import plan_data_replay, plan_replay
 from leanops_assets.replay_report import DayResult, Retrain, write_summary
 from leanops_assets.replay_runs import (
@@ -43,6 +45,9 @@ from leanops_assets.settings import leanops_home
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--dataset", default="flights", help="a dataset of the code location (default: flights)"
+    )
     parser.add_argument("--start", default="2013-05-01", help="first replayed day (YYYY-MM-DD)")
     parser.add_argument(
         "--days", type=int, default=21, help="replayed days (default: three weeks; 92: May to July)"
@@ -66,36 +71,46 @@ def main(argv: list[str] | None = None) -> int:
         "--source",
         choices=["bundled", "landing"],
         default="bundled",
-        help="where days come from: the bundled year (default) or $LEANOPS_HOME/landing",
+        help="where days come from: the dataset's bundled source (default) or "
+        "$LEANOPS_HOME/landing/<table>/<table>_YYYY-MM-DD.csv|parquet",
     )
     args = parser.parse_args(argv)
     if not os.environ.get("DAGSTER_HOME"):
         say("replay: DAGSTER_HOME is not set; run it through `make demo` or `make replay`")
         return 2
-    partitions = set(daily_partitions.get_partition_keys())
+    ds = dataset_by_name(args.dataset)
+    partitions = set(daily_partitions_for(ds.contract).get_partition_keys())
+    lookback = ds.table.lookback_days
     if args.until != "lifecycle":
         days, before = plan_data_replay(
-            args.start, args.days, partitions, features=args.until == "features"
+            args.start,
+            args.days,
+            partitions,
+            features=args.until == "features",
+            lookback_days=lookback,
         )
-        return replay_data_only(days, args.until, args.source, before)
-    plan = plan_replay(args.start, args.days, args.warmup_days, partitions, args.first_model_until)
+        return replay_data_only(ds, days, args.until, args.source, before)
+    plan = plan_replay(
+        args.start, args.days, args.warmup_days, partitions, lookback, args.first_model_until
+    )
     days = plan.days
 
     # The terminal shows progress; Dagster's beta notices and job-building warnings would bury it.
     warnings.filterwarnings("ignore", category=BetaWarning)
     warnings.filterwarnings("ignore", category=PreviewWarning)
     warnings.filterwarnings(
-        "ignore", message="Asset job daily_pipeline materializes assets with varying"
+        "ignore",
+        message=f"Asset job {ds.scoped('daily_pipeline')} materializes assets with varying",
     )
     from leanops_assets.definitions import defs
 
     instance = DagsterInstance.get()
     say(
-        f"leanops: {len(plan.warmup)} warm-up days, then {len(days)} days from {days[0]}; state in {leanops_home()}"
+        f"leanops: {ds.name}: {len(plan.warmup)} warm-up days, then {len(days)} days from {days[0]}; state in {leanops_home()}"
     )
-    if not warm_up(defs, instance, plan.warmup_lookback, plan.warmup, args.source):
+    if not warm_up(ds, defs, instance, plan.warmup_lookback, plan.warmup, args.source):
         return 1
-    if not first_model(defs, instance, plan):
+    if not first_model(ds, defs, instance, plan):
         return 1
     if plan.recent:
         say(
@@ -103,20 +118,19 @@ def main(argv: list[str] | None = None) -> int:
             f"landing the {len(plan.recent)} days before {days[0]} (history, not scored)"
         )
         if not warm_up(
-            defs, instance, plan.recent_lookback, plan.recent, args.source, label="since"
+            ds, defs, instance, plan.recent_lookback, plan.recent, args.source, label="since"
         ):
             return 1
-    say(f"leanops: champion is version {champion_version()}")
+    say(f"leanops: champion is version {champion_version(ds)}")
 
     log_path = leanops_home() / "logs" / "code-server.log"
-    daemon = Daemon(
-        instance, defs.resolve_sensor_def(SENSOR_NAME).minimum_interval_seconds or 30, log_path
-    )
+    sensor = defs.resolve_sensor_def(ds.scoped("drift_retraining_sensor"))
+    daemon = Daemon(instance, sensor.name, sensor.minimum_interval_seconds or 30, log_path)
     results: list[DayResult] = []
     retrains: list[Retrain] = []
     try:
         for index, day in enumerate(days, start=1):
-            result = run_day(defs, instance, day, config=run_config(args.source))
+            result = run_day(ds, defs, instance, day, config=run_config(args.source))
             results.append(result)
             status = (
                 "ok"
@@ -131,16 +145,16 @@ def main(argv: list[str] | None = None) -> int:
             )
             before = result.champion_version  # the day was scored by the current champion
             for run_id in daemon.tick_sensors():
-                before = before or champion_version()
+                before = before or champion_version(ds)
                 run = instance.get_run_by_id(run_id)
                 reason = run.tags.get("leanops/drift_trigger_reason", "")
                 say(f"      sensor requested a retrain: {reason} (its log: {log_path})")
                 daemon.drain_queue(lambda msg: say(f"      ... {msg}"))
                 run = instance.get_run_by_id(run_id)
-                after = champion_version()
+                after = champion_version(ds)
                 retrains.append(Retrain(day, reason, run_id, run.status.value, before, after))
                 say(f"      retrain {run.status.value.lower()}: champion v{before} -> v{after}")
-                say(f"      {latest_decision()}")
+                say(f"      {latest_decision(ds)}")
     finally:
         daemon.close()
 

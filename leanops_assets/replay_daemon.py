@@ -12,7 +12,6 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from leanops_assets.settings import REPO_ROOT
 
-SENSOR_NAME = "drift_retraining_sensor"
 _ACTIVE = [
     DagsterRunStatus.QUEUED,
     DagsterRunStatus.NOT_STARTED,
@@ -51,11 +50,18 @@ class Daemon:
     step logs stay out of the replay's one line per day; they are also in the UI.
     """
 
-    def __init__(self, instance: DagsterInstance, min_interval_seconds: float, log_path: Path):
+    def __init__(
+        self,
+        instance: DagsterInstance,
+        sensor_name: str,
+        min_interval_seconds: float,
+        log_path: Path,
+    ):
         from dagster._core.workspace.context import WorkspaceProcessContext
         from dagster._core.workspace.load_target import WorkspaceFileTarget
 
         self.instance = instance
+        self.sensor_name = sensor_name  # the dataset's drift retraining sensor
         self.min_interval = min_interval_seconds
         self.last_tick = 0.0
         self.waited = 0.0  # seconds the last tick waited for the sensor's minimum interval
@@ -72,7 +78,7 @@ class Daemon:
             self.context.__exit__(None, None, None)
 
     def _sensor_runs(self) -> set[str]:
-        runs = self.instance.get_runs(RunsFilter(tags={"dagster/sensor_name": SENSOR_NAME}))
+        runs = self.instance.get_runs(RunsFilter(tags={"dagster/sensor_name": self.sensor_name}))
         return {r.run_id for r in runs}
 
     def tick_sensors(self) -> list[str]:
@@ -89,7 +95,7 @@ class Daemon:
 
     def last_skip_reason(self) -> str | None:
         state = next(
-            (s for s in self.instance.all_instigator_state() if s.name == SENSOR_NAME),
+            (s for s in self.instance.all_instigator_state() if s.name == self.sensor_name),
             None,
         )
         if state is None:

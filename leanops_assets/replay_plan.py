@@ -5,7 +5,7 @@ By default the first model learns from the `warmup_days` just before `start`. Wi
 since then are a deployment that never retrained: the last `warmup_days` before `start` (at
 least `RECENT_DAYS`) are landed and featurized, not scored, so that a retrain a week into the
 replay has as much history to learn from as the first model had. The first day's
-features of each block look back on `DEFAULT_LOOKBACK_DAYS` validated days, which are landed too.
+features of each block look back on the dataset's `lookback_days` validated days, which are landed too.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from leanops_assets.features.schema import DEFAULT_LOOKBACK_DAYS
 from leanops_assets.training.dataset import WindowSpec
 
 # A retrain on the first possible trigger day (a week into the replay) needs its validation and
@@ -53,22 +52,22 @@ def checked_days(days: list[str], partitions: Collection[str]) -> list[str]:
     return days
 
 
-def lookback(first: str, partitions: Collection[str], taken: Collection[str] = ()) -> list[str]:
+def lookback(
+    first: str, partitions: Collection[str], lookback_days: int, taken: Collection[str] = ()
+) -> list[str]:
     """The validated days the features of `first` look back on, inside the partitions."""
     start = date.fromisoformat(first)
-    days = [
-        (start - timedelta(days=back)).isoformat() for back in range(DEFAULT_LOOKBACK_DAYS, 0, -1)
-    ]
+    days = [(start - timedelta(days=back)).isoformat() for back in range(lookback_days, 0, -1)]
     return [d for d in days if d in partitions and d not in taken]
 
 
 def plan_data_replay(
-    start: str, days: int, partitions: Collection[str], features: bool
+    start: str, days: int, partitions: Collection[str], features: bool, lookback_days: int
 ) -> tuple[list[str], list[str]]:
     """The days of a replay with no model (no warm-up), and the validated days the first one's
     features look back on (none when only validating)."""
     replayed = checked_days(day_span(date.fromisoformat(start), days), partitions)
-    return replayed, lookback(replayed[0], partitions) if features else []
+    return replayed, lookback(replayed[0], partitions, lookback_days) if features else []
 
 
 def plan_replay(
@@ -76,6 +75,7 @@ def plan_replay(
     days: int,
     warmup_days: int,
     partitions: Collection[str],
+    lookback_days: int,
     first_model_until: str | None = None,
 ) -> ReplayPlan:
     first = date.fromisoformat(start)
@@ -93,9 +93,11 @@ def plan_replay(
     recent = day_span(first - timedelta(days=count), count)
     recent = checked_days(recent, partitions)
     return ReplayPlan(
-        warmup_lookback=lookback(warmup[0], partitions),
+        warmup_lookback=lookback(warmup[0], partitions, lookback_days),
         warmup=warmup,
-        recent_lookback=lookback(recent[0], partitions, taken=warmup) if recent else [],
+        recent_lookback=lookback(recent[0], partitions, lookback_days, taken=warmup)
+        if recent
+        else [],
         recent=recent,
         days=replayed,
     )

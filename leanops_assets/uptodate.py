@@ -12,8 +12,9 @@ from pathlib import Path
 
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, Definitions
 
+from leanops_assets.dataset import Dataset
+
 CODE_VERSION_TAG = "dagster/code_version"
-LANDED = {"raw_flights": "flights", "raw_weather": "weather"}  # asset: landing folder
 _PAGE = 1000
 
 
@@ -33,7 +34,7 @@ def latest_materializations(
     cursor = None
     while True:
         result = instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=wanted),
+            AssetRecordsFilter(asset_key=AssetKey.from_user_string(asset), asset_partitions=wanted),
             limit=_PAGE,
             cursor=cursor,
             ascending=False,
@@ -69,7 +70,7 @@ class Freshness:
 
     def _of(self, asset: str) -> dict[str | None, Latest]:
         if asset not in self._latest:
-            key = AssetKey(asset)
+            key = AssetKey.from_user_string(asset)
             partitioned = self.defs.resolve_assets_def(key).partitions_def is not None
             self._latest[asset] = latest_materializations(
                 self.instance, asset, self.partitions if partitioned else None
@@ -77,7 +78,7 @@ class Freshness:
         return self._latest[asset]
 
     def _code_version(self, asset: str) -> str | None:
-        key = AssetKey(asset)
+        key = AssetKey.from_user_string(asset)
         return self.defs.resolve_assets_def(key).code_versions_by_key.get(key)
 
     def up_to_date(
@@ -99,35 +100,55 @@ class Freshness:
         return True
 
 
-def freshness(defs: Definitions, instance: DagsterInstance, days: list[str], source: str):
+def _name(ds: Dataset, asset: str) -> str:
+    return ds.key(asset).to_user_string()
+
+
+def landed_assets(ds: Dataset) -> dict[str, str]:
+    """Asset (as a user string) -> its landing folder: the raw rows and daily reference tables."""
+    landed = {_name(ds, ds.raw_asset): ds.name}
+    for table in ds.contract.references:
+        if ds.reference_is_daily(table):
+            landed[_name(ds, ds.reference_asset(table))] = table
+    return landed
+
+
+def freshness(
+    ds: Dataset, defs: Definitions, instance: DagsterInstance, days: list[str], source: str
+):
     """Which of `days` are up to date (see uptodate.py); landing files count as raw's input."""
     from leanops_assets.ingestion.sources import default_landing_dir
 
+    landed = landed_assets(ds)
+
     def landing_file(asset: str, day: str):
-        if source != "landing" or asset not in LANDED:
+        if source != "landing" or asset not in landed:
             return None
-        folder = default_landing_dir() / LANDED[asset]
-        found = [folder / f"{LANDED[asset]}_{day}.{ext}" for ext in ("csv", "parquet")]
+        folder = default_landing_dir() / landed[asset]
+        found = [folder / f"{landed[asset]}_{day}.{ext}" for ext in ("csv", "parquet")]
         return next((path for path in found if path.exists()), found[0])
 
     return Freshness(instance, defs, days, landing_file)
 
 
-def landed_and_validated(fresh, day: str) -> bool:
-    return (
-        fresh.up_to_date("raw_flights", day, [])
-        and fresh.up_to_date("raw_weather", day, [])
-        and fresh.up_to_date("validated_flights", day, [("raw_flights", day)])
+def landed_and_validated(ds: Dataset, fresh: Freshness, day: str) -> bool:
+    raw = _name(ds, ds.raw_asset)
+    return all(fresh.up_to_date(asset, day, []) for asset in landed_assets(ds)) and (
+        fresh.up_to_date(_name(ds, ds.validated_asset), day, [(raw, day)])
     )
 
 
-def features_up_to_date(fresh, day: str) -> bool:
-    from leanops_assets.features.schema import DEFAULT_LOOKBACK_DAYS
-
-    first = max(date.fromisoformat(day) - timedelta(days=DEFAULT_LOOKBACK_DAYS), date(2013, 1, 1))
+def features_up_to_date(ds: Dataset, fresh: Freshness, day: str) -> bool:
+    first = max(
+        date.fromisoformat(day) - timedelta(days=ds.table.lookback_days),
+        ds.contract.partition_start,
+    )
     window = [
         (first + timedelta(days=i)).isoformat()
         for i in range((date.fromisoformat(day) - first).days + 1)
     ]
-    inputs = [("validated_flights", d) for d in window] + [("raw_weather", day), ("planes", None)]
-    return fresh.up_to_date("flight_features", day, inputs)
+    inputs: list[tuple[str, str | None]] = [(_name(ds, ds.validated_asset), d) for d in window]
+    for table in ds.contract.references:
+        reference = _name(ds, ds.reference_asset(table))
+        inputs.append((reference, day if ds.reference_is_daily(table) else None))
+    return fresh.up_to_date(_name(ds, ds.features_asset), day, inputs)
