@@ -11,10 +11,16 @@ VENV := .venv/bin
 # warm-up, the first champion, the drift the sensor sees, the retrain it requests by itself on
 # 07-08 and its promotion or rejection, then the summary, in minutes.
 # FIRST_MODEL_UNTIL= (empty) trains the first model on the days just before START instead.
+# DATASET=<name> SOURCE=landing replays another dataset's landing files (README: Bring your own
+# dataset); a dataset folder outside the package is found through LEANOPS_DATASETS_DIR.
+DATASET ?= flights
+SOURCE ?= bundled
 START ?= 2013-07-01
 DAYS ?= 14
+WARMUP_DAYS ?= 35
 FIRST_MODEL_UNTIL ?= 2013-03-31
-REPLAY_ARGS = --start $(START) --days $(DAYS) $(if $(FIRST_MODEL_UNTIL),--first-model-until $(FIRST_MODEL_UNTIL))
+REPLAY_ARGS = --dataset $(DATASET) --source $(SOURCE) --start $(START) --days $(DAYS) \
+	--warmup-days $(WARMUP_DAYS) $(if $(FIRST_MODEL_UNTIL),--first-model-until $(FIRST_MODEL_UNTIL))
 PORT ?= 3000
 BENCH_ARGS ?=
 

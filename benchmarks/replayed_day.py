@@ -74,13 +74,13 @@ def child_replayed_day(args) -> dict:
     recorder.wrap(replay.Daemon, "drain_queue", "retrain")
     original_run_day = replay.run_day
 
-    def run_day(defs, instance, day, assets=None, *more, **options):
+    def run_day(ds, defs, instance, day, assets=None, *more, **options):
         if assets is not None:  # warm-up days are not replayed days
-            return original_run_day(defs, instance, day, assets, *more, **options)
+            return original_run_day(ds, defs, instance, day, assets, *more, **options)
         recorder.current = defaultdict(float, day=day, started=time.perf_counter())
         recorder.days.append(recorder.current)
         jobs = _spark_jobs()
-        result = original_run_day(defs, instance, day, assets, *more, **options)
+        result = original_run_day(ds, defs, instance, day, assets, *more, **options)
         recorder.current["run"] = result.seconds
         recorder.current["spark_jobs"] = _spark_jobs() - jobs
         return result

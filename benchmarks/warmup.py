@@ -17,6 +17,7 @@ def child_setup(args) -> dict:
 
     quiet_dagster()
     from leanops_assets.definitions import defs
+    from leanops_assets.dataset import bundled_dataset
     from leanops_assets.replay import champion_version
 
     instance = DagsterInstance.get()
@@ -64,7 +65,7 @@ def child_setup(args) -> dict:
         },
     )
     assert training.success, "the first model failed to train"
-    if champion_version() is None:
+    if champion_version(bundled_dataset()) is None:
         raise RuntimeError("the benchmark's first model did not become champion")
     training_seconds = time.perf_counter() - started
     tuned = {}

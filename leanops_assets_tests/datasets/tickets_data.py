@@ -75,3 +75,19 @@ def land_days(landing: Path, first: date, last: date) -> list[Path]:
         paths.append(path)
         day += timedelta(days=1)
     return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    """python -m leanops_assets_tests.datasets.tickets_data FIRST LAST: land those days' tickets
+    in $LEANOPS_HOME/landing (the README's tutorial)."""
+    import sys
+
+    from leanops_assets.ingestion.sources import default_landing_dir
+
+    first, last = (date.fromisoformat(a) for a in (argv or sys.argv[1:]))
+    paths = land_days(default_landing_dir(), first, last)
+    print(f"landed {len(paths)} days of tickets in {paths[0].parent}")
+
+
+if __name__ == "__main__":
+    main()

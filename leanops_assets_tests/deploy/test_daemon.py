@@ -47,6 +47,7 @@ def test_the_daemon_process_requests_launches_and_promotes_a_retrain(
     leanops_home, tmp_path, monkeypatch
 ):
     from leanops_assets.definitions import defs
+    from leanops_assets.dataset import bundled_dataset
     from leanops_assets.replay import champion_version
 
     for key, value in drift_loop.ENV.items():
@@ -62,7 +63,7 @@ def test_the_daemon_process_requests_launches_and_promotes_a_retrain(
     run(defs, instance, "daily_pipeline", ["flight_features"], days=JANUARY)
     training = {"ops": {"training_set": {"config": drift_loop.FIRST_CHAMPION_WINDOW}}}
     run(defs, instance, "retraining_job", config=training)
-    assert champion_version() == "1"
+    assert champion_version(bundled_dataset()) == "1"
     run(defs, instance, "daily_pipeline", ["flight_features"], days=SUMMER_FEATURES)
     for day in SCORED:
         run(defs, instance, "daily_pipeline", ["batch_predictions", "drift_report"], partition=day)
@@ -98,6 +99,6 @@ def test_the_daemon_process_requests_launches_and_promotes_a_retrain(
     from leanops_assets.resources import MlflowResource
 
     settings = MlflowResource()
-    assert champion_version() == "2", drift_loop.registry_summary(
+    assert champion_version(bundled_dataset()) == "2", drift_loop.registry_summary(
         settings.client(), settings.model_name
     )
