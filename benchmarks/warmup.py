@@ -16,8 +16,8 @@ def child_setup(args) -> dict:
     from dagster import AssetKey, DagsterInstance
 
     quiet_dagster()
-    from leanops_assets.definitions import defs
     from leanops_assets.dataset import bundled_dataset
+    from leanops_assets.definitions import defs
     from leanops_assets.replay import champion_version
 
     instance = DagsterInstance.get()

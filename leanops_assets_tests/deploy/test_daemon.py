@@ -46,8 +46,8 @@ def run(defs, instance, job: str, assets=None, partition=None, days=None, config
 def test_the_daemon_process_requests_launches_and_promotes_a_retrain(
     leanops_home, tmp_path, monkeypatch
 ):
-    from leanops_assets.definitions import defs
     from leanops_assets.dataset import bundled_dataset
+    from leanops_assets.definitions import defs
     from leanops_assets.replay import champion_version
 
     for key, value in drift_loop.ENV.items():
