@@ -154,5 +154,8 @@ def bundled_dataset(name: str = "flights") -> Dataset:
 
 
 def contract_dataset(contract_path: Path, **settings: object) -> Dataset:
-    """A dataset from a contract file alone, with default names (tests, benchmarks)."""
-    return Dataset(load_contract_file(contract_path), **settings)  # type: ignore[arg-type]
+    """A dataset from a contract file alone, with the names a defs.yaml without attributes gives
+    (key prefix: the dataset's name)."""
+    contract = load_contract_file(contract_path)
+    settings.setdefault("key_prefix", (contract.name,))
+    return Dataset(contract, **settings)  # type: ignore[arg-type]
