@@ -10,12 +10,15 @@ that step's holdout, and it may never exceed `max_auc_drop`. Two steps of 0.015 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from leanops_assets.features.schema import DATE_COLUMN, LABEL_COLUMN
-from leanops_assets.training.model import predict_late_probability
+from leanops_assets.training.model import predict_probability
+
+if TYPE_CHECKING:
+    from leanops_assets.dataset import FeatureTable
 
 # Rounding slack when comparing AUC differences with the allowed drop.
 _EPSILON = 1e-12
@@ -67,13 +70,14 @@ def score_probabilities(y_true: np.ndarray, p_late: np.ndarray, bins: int = 10) 
     )
 
 
-def score_model_uri(model_uri: str, holdout: pd.DataFrame) -> HoldoutScores:
+def score_model_uri(model_uri: str, holdout: pd.DataFrame, table: FeatureTable) -> HoldoutScores:
     """Load a model through the pyfunc flavour (as serving does) and score it on the holdout."""
     import mlflow
 
     model = mlflow.pyfunc.load_model(model_uri)
     return score_probabilities(
-        holdout[LABEL_COLUMN].to_numpy(dtype="int64"), predict_late_probability(model, holdout)
+        holdout[table.label_column].to_numpy(dtype="int64"),
+        predict_probability(model, holdout, table),
     )
 
 
@@ -125,12 +129,15 @@ def evaluate_gates(
     return floor, versus
 
 
-def split_days(frame: pd.DataFrame) -> list[str]:
-    return sorted(pd.to_datetime(frame[DATE_COLUMN]).dt.strftime("%Y-%m-%d").unique())
+def split_days(frame: pd.DataFrame, table: FeatureTable) -> list[str]:
+    return sorted(pd.to_datetime(frame[table.date_column]).dt.strftime("%Y-%m-%d").unique())
 
 
 def check_unseen_holdout(
-    candidate_data_version: str, splits: dict[str, pd.DataFrame], splits_version: str
+    candidate_data_version: str,
+    splits: dict[str, pd.DataFrame],
+    splits_version: str,
+    table: FeatureTable,
 ) -> tuple[list[str], list[str]]:
     """(fit days, holdout days) of the candidate's own training set; refuses any other set.
 
@@ -143,8 +150,10 @@ def check_unseen_holdout(
             f"training set given to the gate is {splits_version[:12]}: its holdout may hold days "
             f"the candidate trained on; re-materialize tuned_model on this training set"
         )
-    fit_days = sorted(set(split_days(splits["train"])) | set(split_days(splits["validation"])))
-    holdout_days = split_days(splits["holdout"])
+    fit_days = sorted(
+        set(split_days(splits["train"], table)) | set(split_days(splits["validation"], table))
+    )
+    holdout_days = split_days(splits["holdout"], table)
     overlap = sorted(set(fit_days) & set(holdout_days))
     if overlap:
         raise GateDataError(
