@@ -38,7 +38,9 @@ class HoldoutScores:
     reliability: pd.DataFrame
 
 
-def score_probabilities(y_true: np.ndarray, p_late: np.ndarray, bins: int = 10) -> HoldoutScores:
+def score_probabilities(
+    y_true: np.ndarray, p_positive: np.ndarray, bins: int = 10
+) -> HoldoutScores:
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
     if len(np.unique(y_true)) < 2:
@@ -46,8 +48,8 @@ def score_probabilities(y_true: np.ndarray, p_late: np.ndarray, bins: int = 10) 
             "the holdout has a single label value; AUC is undefined; widen holdout_days"
         )
     edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(p_late, edges[1:-1]), 0, bins - 1)
-    frame = pd.DataFrame({"bin": which, "predicted": p_late, "observed": y_true})
+    which = np.clip(np.digitize(p_positive, edges[1:-1]), 0, bins - 1)
+    frame = pd.DataFrame({"bin": which, "predicted": p_positive, "observed": y_true})
     reliability = (
         frame.groupby("bin")
         .agg(
@@ -63,9 +65,9 @@ def score_probabilities(y_true: np.ndarray, p_late: np.ndarray, bins: int = 10) 
     return HoldoutScores(
         rows=len(y_true),
         label_rate=float(np.mean(y_true)),
-        auc=float(roc_auc_score(y_true, p_late)),
-        log_loss=float(log_loss(y_true, p_late, labels=[0, 1])),
-        brier=float(brier_score_loss(y_true, p_late)),
+        auc=float(roc_auc_score(y_true, p_positive)),
+        log_loss=float(log_loss(y_true, p_positive, labels=[0, 1])),
+        brier=float(brier_score_loss(y_true, p_positive)),
         reliability=reliability.round(4),
     )
 
