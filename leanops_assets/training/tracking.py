@@ -4,8 +4,8 @@ The parent run comes from dagster-mlflow: `mlflow_tracking_for(ds)` starts (or, 
 of the same Dagster run, re-activates) an MLflow run tagged `dagster_run_id`. It wraps
 dagster-mlflow's own resource class rather than configuring `dagster_mlflow.mlflow_tracking`
 directly, for three reasons:
-- its tracking URI comes from `MlflowResource` and its experiment from the dataset at run time (LEANOPS_HOME is read
-  then, never at definition time), with no second copy of the settings;
+- its tracking URI comes from `MlflowResource` and its experiment from the dataset, at run time
+  (LEANOPS_HOME is read then, never at definition time), with no second copy of the settings;
 - the experiment is created first with `MlflowResource.artifact_location()`; dagster-mlflow's
   `set_experiment` would otherwise create it with the SQLite store's default artifact root,
   `./mlruns` under whatever the working directory is;
