@@ -166,6 +166,7 @@ class ModelBank:
 
     def splits(self, end_day: str) -> tuple[dict[str, pd.DataFrame], Any]:
         """The training_set of the window ending on `end_day`: training/dataset's own split."""
+        from leanops_assets.dataset import bundled_dataset
         from leanops_assets.training.dataset import (
             WindowSpec,
             select_window,
@@ -173,32 +174,35 @@ class ModelBank:
             split_frame,
         )
 
+        flights = bundled_dataset()
         spec = WindowSpec(window_days=self.window_days, end_day=end_day)
-        window = select_window(self.available, spec)
-        days = split_days(window, spec)
+        window = select_window(self.available, spec, flights)
+        days = split_days(window, spec, flights)
         frame = pd.concat([self.by_day[d] for d in window], ignore_index=True)
-        return split_frame(frame, days), days
+        return split_frame(frame, days, flights.table), days
 
     def model(self, end_day: str) -> Model:
         """The model trained at the end of `end_day` (cached): fitted on train + validation, its
         holdout scored for the gate, its drift reference sampled and scored."""
         if end_day in self.models:
             return self.models[end_day]
+        from leanops_assets.dataset import bundled_dataset
         from leanops_assets.monitoring.drift import reference_sample
         from leanops_assets.monitoring.predict import SCORE_COLUMN, positive_scores
         from leanops_assets.monitoring.reference import REFERENCE_SPLITS
         from leanops_assets.registry.gates import score_probabilities
-        from leanops_assets.training.model import fit_pipeline, predict_late_probability
+        from leanops_assets.training.model import fit_pipeline, predict_probability
 
         splits, days = self.splits(end_day)
         fit_rows = pd.concat([splits[name] for name in REFERENCE_SPLITS], ignore_index=True)
         started = time.perf_counter()
-        pipeline = fit_pipeline(fit_rows, self.params, self.iterations, self.seed)
+        table = bundled_dataset().table
+        pipeline = fit_pipeline(fit_rows, table, self.params, self.iterations, self.seed)
         fit_seconds = time.perf_counter() - started
         holdout = splits["holdout"]
         auc = score_probabilities(
             holdout[LABEL_COLUMN].to_numpy(dtype="int64"),
-            predict_late_probability(pipeline, holdout),
+            predict_probability(pipeline, holdout, table),
         ).auc
         reference = reference_sample(fit_rows)
         reference[SCORE_COLUMN] = positive_scores(pipeline, reference).to_numpy()
@@ -247,6 +251,7 @@ class ModelBank:
 def tuned_params(bank: ModelBank, end_day: str, trials: int, journal: Path) -> tuple[dict, int]:
     """One small Optuna study (training/tuning.run_study) on the first window: its best
     parameters and iteration count are the fixed budget every retrain of every policy uses."""
+    from leanops_assets.dataset import bundled_dataset
     from leanops_assets.training.tuning import TuningPlan, open_storage, run_study
 
     splits, _ = bank.splits(end_day)
@@ -254,6 +259,7 @@ def tuned_params(bank: ModelBank, end_day: str, trials: int, journal: Path) -> t
     outcome = run_study(
         splits["train"],
         splits["validation"],
+        bundled_dataset().table,
         f"policy-bench-{end_day}",
         open_storage("", journal),
         plan,

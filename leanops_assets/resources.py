@@ -72,8 +72,9 @@ class MlflowResource(ConfigurableResource):
 
     tracking_uri: str = ""
     registry_uri: str = ""
-    experiment: str = "leanops-flights"
-    model_name: str = "leanops_flights_delay"
+    # Overrides; empty: the dataset's own (training.tracking.experiment_for, model_name_for).
+    experiment: str = ""
+    model_name: str = ""
 
     def server_uri(self) -> str:
         """The configured tracking server or database; empty for the embedded store."""

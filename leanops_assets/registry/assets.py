@@ -6,10 +6,13 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
+    AssetDep,
     AssetExecutionContext,
     AssetObservation,
+    AssetsDefinition,
     Config,
     DataVersion,
+    JobDefinition,
     MaterializeResult,
     MetadataValue,
     OpExecutionContext,
@@ -19,12 +22,22 @@ from dagster import (
 )
 from pydantic import Field
 
+from leanops_assets.dataset import (
+    CHAMPION_HISTORY,
+    PREDICTIONS,
+    REGISTERED_MODEL,
+    TRAINING_SET,
+    TUNED_MODEL,
+    Dataset,
+    bundled_dataset,
+)
 from leanops_assets.resources import LakeResource, MlflowResource, PromotionPolicy
-from leanops_assets.training.assets import training_set, tuned_model
 from leanops_assets.training.tracking import (
     configure_mlflow,
+    experiment_for,
     mlflow_model_version_link,
     mlflow_run_link,
+    model_name_for,
 )
 
 if TYPE_CHECKING:
@@ -34,32 +47,56 @@ AUC_FLOOR_CHECK = "holdout_auc_above_floor"
 CHAMPION_CHECK = "not_worse_than_champion"
 
 
-@asset(
-    group_name="registry",
-    kinds={"mlflow"},
-    # It scores the candidate and the champion on training_set's holdout: a declared input.
-    deps=[training_set, tuned_model],
-    check_specs=[
-        AssetCheckSpec(
-            AUC_FLOOR_CHECK,
-            asset="registered_model",
-            description="The new version's holdout ROC AUC is at least the promotion floor.",
-        ),
-        AssetCheckSpec(
-            CHAMPION_CHECK,
-            asset="registered_model",
-            description="On the same holdout, the new version trails the champion by no more than "
-            "the allowed drop, counted along the lineage of champions so drops cannot compound.",
-        ),
-    ],
-    description="The tuned model as a new registry version, promoted to champion only if it passes the gates.",
-)
-def registered_model(
+def build_registry_assets(ds: Dataset) -> list[AssetsDefinition]:
+    """The dataset's registered_model (gated on its training set's holdout) and champion_history
+    (from its registry records and prediction log)."""
+    return [_registered_model(ds), _champion_history(ds)]
+
+
+def _registered_model(ds: Dataset) -> AssetsDefinition:
+    key = ds.key(REGISTERED_MODEL)
+
+    @asset(
+        key=key,
+        group_name="registry",
+        kinds={"mlflow"},
+        # It scores the candidate and the champion on training_set's holdout: a declared input.
+        deps=[AssetDep(ds.key(TRAINING_SET)), AssetDep(ds.key(TUNED_MODEL))],
+        check_specs=[
+            AssetCheckSpec(
+                AUC_FLOOR_CHECK,
+                asset=key,
+                description="The new version's holdout ROC AUC is at least the promotion floor.",
+            ),
+            AssetCheckSpec(
+                CHAMPION_CHECK,
+                asset=key,
+                description="On the same holdout, the new version trails the champion by no more "
+                "than the allowed drop, counted along the lineage of champions so drops cannot "
+                "compound.",
+            ),
+        ],
+        description="The tuned model as a new registry version, promoted to champion only if it passes the gates.",
+    )
+    def registered_model(
+        context: AssetExecutionContext,
+        lake: LakeResource,
+        mlflow: MlflowResource,
+        promotion: PromotionPolicy,
+    ) -> MaterializeResult:
+        return register(context, ds, lake, mlflow, promotion)
+
+    return registered_model
+
+
+def register(
     context: AssetExecutionContext,
+    ds: Dataset,
     lake: LakeResource,
     mlflow: MlflowResource,
     promotion: PromotionPolicy,
 ) -> MaterializeResult:
+    """registered_model's work: gate the dataset's candidate, report the decision as checks."""
     from mlflow import MlflowClient
 
     from leanops_assets.monitoring.reference import store_reference
@@ -68,19 +105,21 @@ def registered_model(
     from leanops_assets.training.workflow import read_candidate
 
     store = lake.lake()
-    candidate = read_candidate(store)
-    splits = read_splits(store)
-    splits_version = stored_version(store)
-    configure_mlflow(mlflow)
-    name = mlflow.model_name
+    candidate = read_candidate(store, ds.name)
+    splits = read_splits(store, ds.name)
+    splits_version = stored_version(store, ds.name)
+    configure_mlflow(mlflow, experiment_for(mlflow, ds))
+    name = model_name_for(mlflow, ds)
     report = gate_candidate(
         MlflowClient(),
         name,
         candidate,
         splits,
         splits_version,
+        ds.table,
         promotion.resolved_auc_floor(),
         promotion.max_auc_drop,
+        description=f"P({ds.table.label_column} = 1) for the rows of {ds.name} (leanops)",
     )
     # Whichever version is champion, drift_report finds the data it learned from.
     reference = store_reference(store, splits_version, splits)
@@ -132,16 +171,27 @@ def registered_model(
     )
 
 
-@asset(
-    group_name="registry",
-    kinds={"mlflow", "parquet"},
-    deps=["registered_model", "batch_predictions"],
-    description="Which model version was champion on each day, and why it changed "
-    "(promotion, rejection, rollback), from the registry's records and the prediction log.",
-)
-def champion_history(
-    context: AssetExecutionContext, lake: LakeResource, mlflow: MlflowResource
+def _champion_history(ds: Dataset) -> AssetsDefinition:
+    @asset(
+        key=ds.key(CHAMPION_HISTORY),
+        group_name="registry",
+        kinds={"mlflow", "parquet"},
+        deps=[AssetDep(ds.key(REGISTERED_MODEL)), AssetDep(ds.key(PREDICTIONS))],
+        description="Which model version was champion on each day, and why it changed "
+        "(promotion, rejection, rollback), from the registry's records and the prediction log.",
+    )
+    def champion_history(
+        context: AssetExecutionContext, lake: LakeResource, mlflow: MlflowResource
+    ) -> MaterializeResult:
+        return write_champion_history(context, ds, lake, mlflow)
+
+    return champion_history
+
+
+def write_champion_history(
+    context: AssetExecutionContext, ds: Dataset, lake: LakeResource, mlflow: MlflowResource
 ) -> MaterializeResult:
+    """champion_history's work: registry events and the versions each scored day was served by."""
     import pandas as pd
     from mlflow import MlflowClient
 
@@ -153,8 +203,8 @@ def champion_history(
     )
 
     store = lake.lake()
-    configure_mlflow(mlflow)
-    name = mlflow.model_name
+    configure_mlflow(mlflow, experiment_for(mlflow, ds))
+    name = model_name_for(mlflow, ds)
     versions = [
         VersionRecord(str(v.version), dict(v.tags))
         for v in MlflowClient().search_model_versions(f"name = '{name}'")
@@ -162,13 +212,13 @@ def champion_history(
     events = registry_events(versions)
     logs = {
         day: pd.read_parquet(
-            store.partition_path("predictions", "flights", day), columns=["model_version"]
+            store.partition_path("predictions", ds.name, day), columns=["model_version"]
         )
-        for day in store.materialized_days("predictions", "flights")
+        for day in store.materialized_days("predictions", ds.name)
     }
     days = daily_champions(served_by_day(logs), events)
-    store.write_table("registry", "champion_events", events)
-    written = store.write_table("registry", "champion_history", days)
+    store.write_table("registry", ds.lake_table("champion_events"), events)
+    written = store.write_table("registry", ds.lake_table("champion_history"), days)
     context.log.info(f"{name}: {len(events)} registry events over {len(days)} scored days")
     changes = days[days["change"] != ""]
     return MaterializeResult(
@@ -200,29 +250,45 @@ class RollbackConfig(Config):
     )
 
 
-@op(
-    description="Point the champion alias back at an earlier model version and record when and why."
-)
-def rollback_champion_op(
-    context: OpExecutionContext, config: RollbackConfig, mlflow: MlflowResource
-) -> None:
-    from mlflow import MlflowClient
+def build_rollback_job(ds: Dataset) -> JobDefinition:
+    """The dataset's manual rollback job, named ds.scoped("rollback_champion_job")."""
 
-    from leanops_assets.registry.rollback import rollback_champion
-
-    configure_mlflow(mlflow)
-    done = rollback_champion(MlflowClient(), mlflow.model_name, config.version, config.reason)
-    context.log.info(
-        f"{mlflow.model_name}: champion moved from version {done.from_version} to {done.to_version} "
-        f"at {done.at} ({done.reason})"
+    @op(
+        name="rollback_champion_op",
+        description="Point the champion alias back at an earlier model version and record when "
+        "and why.",
     )
-    context.log_event(rollback_observation(done, mlflow))
+    def rollback_champion_op(
+        context: OpExecutionContext, config: RollbackConfig, mlflow: MlflowResource
+    ) -> None:
+        from mlflow import MlflowClient
+
+        from leanops_assets.registry.rollback import rollback_champion
+
+        configure_mlflow(mlflow, experiment_for(mlflow, ds))
+        name = model_name_for(mlflow, ds)
+        done = rollback_champion(MlflowClient(), name, config.version, config.reason)
+        context.log.info(
+            f"{name}: champion moved from version {done.from_version} to {done.to_version} "
+            f"at {done.at} ({done.reason})"
+        )
+        context.log_event(rollback_observation(done, mlflow, ds))
+
+    @job(
+        name=ds.scoped("rollback_champion_job"),
+        description="Roll the champion model back to an earlier registry version.",
+    )
+    def rollback_champion_job() -> None:
+        rollback_champion_op()
+
+    return rollback_champion_job
 
 
-def rollback_observation(done: "Rollback", mlflow: MlflowResource) -> AssetObservation:
-    """The Dagster event of a rollback, on registered_model: what moved, when and why."""
+def rollback_observation(done: "Rollback", mlflow: MlflowResource, ds: Dataset) -> AssetObservation:
+    """The Dagster event of a rollback, on the dataset's registered_model: what moved, when and
+    why."""
     return AssetObservation(
-        asset_key="registered_model",
+        asset_key=ds.key(REGISTERED_MODEL),
         metadata={
             "event": "rollback",
             "champion_version": done.to_version,
@@ -230,12 +296,12 @@ def rollback_observation(done: "Rollback", mlflow: MlflowResource) -> AssetObser
             "at": done.at,
             "reason": done.reason,
             "model_version_link": mlflow_model_version_link(
-                mlflow, mlflow.model_name, done.to_version
+                mlflow, model_name_for(mlflow, ds), done.to_version
             ),
         },
     )
 
 
-@job(description="Roll the champion model back to an earlier registry version.")
-def rollback_champion_job() -> None:
-    rollback_champion_op()
+# The bundled flights' assets (definitions.py assembles datasets through the component).
+registered_model, champion_history = build_registry_assets(bundled_dataset())
+rollback_champion_job = build_rollback_job(bundled_dataset())

@@ -10,12 +10,15 @@ that step's holdout, and it may never exceed `max_auc_drop`. Two steps of 0.015 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from leanops_assets.features.schema import DATE_COLUMN, LABEL_COLUMN
-from leanops_assets.training.model import predict_late_probability
+from leanops_assets.training.model import predict_probability
+
+if TYPE_CHECKING:
+    from leanops_assets.dataset import FeatureTable
 
 # Rounding slack when comparing AUC differences with the allowed drop.
 _EPSILON = 1e-12
@@ -35,7 +38,9 @@ class HoldoutScores:
     reliability: pd.DataFrame
 
 
-def score_probabilities(y_true: np.ndarray, p_late: np.ndarray, bins: int = 10) -> HoldoutScores:
+def score_probabilities(
+    y_true: np.ndarray, p_positive: np.ndarray, bins: int = 10
+) -> HoldoutScores:
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
     if len(np.unique(y_true)) < 2:
@@ -43,8 +48,8 @@ def score_probabilities(y_true: np.ndarray, p_late: np.ndarray, bins: int = 10) 
             "the holdout has a single label value; AUC is undefined; widen holdout_days"
         )
     edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(p_late, edges[1:-1]), 0, bins - 1)
-    frame = pd.DataFrame({"bin": which, "predicted": p_late, "observed": y_true})
+    which = np.clip(np.digitize(p_positive, edges[1:-1]), 0, bins - 1)
+    frame = pd.DataFrame({"bin": which, "predicted": p_positive, "observed": y_true})
     reliability = (
         frame.groupby("bin")
         .agg(
@@ -60,20 +65,21 @@ def score_probabilities(y_true: np.ndarray, p_late: np.ndarray, bins: int = 10) 
     return HoldoutScores(
         rows=len(y_true),
         label_rate=float(np.mean(y_true)),
-        auc=float(roc_auc_score(y_true, p_late)),
-        log_loss=float(log_loss(y_true, p_late, labels=[0, 1])),
-        brier=float(brier_score_loss(y_true, p_late)),
+        auc=float(roc_auc_score(y_true, p_positive)),
+        log_loss=float(log_loss(y_true, p_positive, labels=[0, 1])),
+        brier=float(brier_score_loss(y_true, p_positive)),
         reliability=reliability.round(4),
     )
 
 
-def score_model_uri(model_uri: str, holdout: pd.DataFrame) -> HoldoutScores:
+def score_model_uri(model_uri: str, holdout: pd.DataFrame, table: FeatureTable) -> HoldoutScores:
     """Load a model through the pyfunc flavour (as serving does) and score it on the holdout."""
     import mlflow
 
     model = mlflow.pyfunc.load_model(model_uri)
     return score_probabilities(
-        holdout[LABEL_COLUMN].to_numpy(dtype="int64"), predict_late_probability(model, holdout)
+        holdout[table.label_column].to_numpy(dtype="int64"),
+        predict_probability(model, holdout, table),
     )
 
 
@@ -125,12 +131,15 @@ def evaluate_gates(
     return floor, versus
 
 
-def split_days(frame: pd.DataFrame) -> list[str]:
-    return sorted(pd.to_datetime(frame[DATE_COLUMN]).dt.strftime("%Y-%m-%d").unique())
+def split_days(frame: pd.DataFrame, table: FeatureTable) -> list[str]:
+    return sorted(pd.to_datetime(frame[table.date_column]).dt.strftime("%Y-%m-%d").unique())
 
 
 def check_unseen_holdout(
-    candidate_data_version: str, splits: dict[str, pd.DataFrame], splits_version: str
+    candidate_data_version: str,
+    splits: dict[str, pd.DataFrame],
+    splits_version: str,
+    table: FeatureTable,
 ) -> tuple[list[str], list[str]]:
     """(fit days, holdout days) of the candidate's own training set; refuses any other set.
 
@@ -143,8 +152,10 @@ def check_unseen_holdout(
             f"training set given to the gate is {splits_version[:12]}: its holdout may hold days "
             f"the candidate trained on; re-materialize tuned_model on this training set"
         )
-    fit_days = sorted(set(split_days(splits["train"])) | set(split_days(splits["validation"])))
-    holdout_days = split_days(splits["holdout"])
+    fit_days = sorted(
+        set(split_days(splits["train"], table)) | set(split_days(splits["validation"], table))
+    )
+    holdout_days = split_days(splits["holdout"], table)
     overlap = sorted(set(fit_days) & set(holdout_days))
     if overlap:
         raise GateDataError(

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
+    from leanops_assets.dataset import FeatureTable
+
 CHAMPION = "champion"
 PREVIOUS = "previous"
 CHALLENGER = "challenger"
@@ -57,8 +59,11 @@ def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersio
         raise
 
 
-def register_candidate(client: MlflowClient, name: str, candidate: ModelCandidate) -> ModelVersion:
-    """A new version of `name` for the candidate's logged model; the existing one if already there."""
+def register_candidate(
+    client: MlflowClient, name: str, candidate: ModelCandidate, description: str = ""
+) -> ModelVersion:
+    """A new version of `name` for the candidate's logged model; the existing one if already there.
+    `description` is the registered model's, when this creates it."""
     from mlflow.exceptions import MlflowException
 
     try:
@@ -67,9 +72,7 @@ def register_candidate(client: MlflowClient, name: str, candidate: ModelCandidat
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise
         try:
-            client.create_registered_model(
-                name, description="Is a New York flight of 2013 late? (leanops)"
-            )
+            client.create_registered_model(name, description=description)
         except MlflowException as race:
             # Another process created it between the lookup and here.
             if race.error_code != "RESOURCE_ALREADY_EXISTS":
@@ -191,20 +194,22 @@ def gate_candidate(
     candidate: ModelCandidate,
     splits: dict[str, pd.DataFrame],
     splits_version: str,
+    table: FeatureTable,
     auc_floor: float,
     max_auc_drop: float,
+    description: str = "",
 ) -> GateReport:
     """Register the candidate, score it and the champion on the holdout of the candidate's own
     training set (`splits`, of data version `splits_version`), apply the gates, move the aliases
     and record the outcome on the version, all under the registry lock."""
     fit_days, holdout_days = check_unseen_holdout(
-        candidate.training_data_version, splits, splits_version
+        candidate.training_data_version, splits, splits_version, table
     )
     holdout = splits["holdout"]
-    version = str(register_candidate(client, name, candidate).version)
+    version = str(register_candidate(client, name, candidate, description).version)
     current = version_by_alias(client, name, CHAMPION)
     champion = str(current.version) if current is not None else None
-    scores = score_model_uri(f"models:/{name}/{version}", holdout)
+    scores = score_model_uri(f"models:/{name}/{version}", holdout, table)
     champion_drop = 0.0
     if current is None:
         champion_auc = None
@@ -212,7 +217,7 @@ def gate_candidate(
         champion_auc = scores.auc
     else:
         check_champion_unseen(current, holdout_days)
-        champion_auc = score_model_uri(f"models:/{name}/{champion}", holdout).auc
+        champion_auc = score_model_uri(f"models:/{name}/{champion}", holdout, table).auc
         champion_drop = float(current.tags.get(LINEAGE_DROP_TAG, "0"))
     gates = evaluate_gates(scores.auc, champion_auc, auc_floor, max_auc_drop, champion_drop)
     tags = {

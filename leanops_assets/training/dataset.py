@@ -6,14 +6,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from leanops_assets.features.schema import ALL_COLUMNS, DATE_COLUMN, ID_COLUMN, LABEL_COLUMN
 from leanops_assets.storage import Lake, check_day, file_sha256
 
+if TYPE_CHECKING:
+    from leanops_assets.dataset import Dataset, FeatureTable
+
 FEATURE_STAGE = "features"
-FEATURE_DATASET = "flights"
 VALIDATED_STAGE = "validated"
 TRAINING_STAGE = "training"
 SPLITS = ("train", "validation", "holdout")
@@ -43,7 +45,12 @@ class SplitDays:
         return {"train": self.train, "validation": self.validation, "holdout": self.holdout}
 
 
-def select_window(available_days: list[str], spec: WindowSpec) -> list[str]:
+def split_table(dataset_name: str, split: str) -> str:
+    """The lake table of a dataset's split (or candidate): Dataset.lake_table's naming."""
+    return f"{dataset_name}_{split}"
+
+
+def select_window(available_days: list[str], spec: WindowSpec, ds: Dataset) -> list[str]:
     """The materialized days inside the calendar window [end - window_days + 1, end].
 
     The window ends at `spec.end_day` if given, else at the latest materialized day.
@@ -54,8 +61,8 @@ def select_window(available_days: list[str], spec: WindowSpec) -> list[str]:
         )
     if not available_days:
         raise TrainingSetError(
-            f"no feature partitions in the lake at {FEATURE_STAGE}/{FEATURE_DATASET}; "
-            f"materialize flight_features first"
+            f"no feature partitions in the lake at {FEATURE_STAGE}/{ds.name}; "
+            f"materialize {ds.features_asset} first"
         )
     days = sorted(available_days)
     end = date.fromisoformat(check_day(spec.end_day) if spec.end_day else days[-1])
@@ -64,12 +71,12 @@ def select_window(available_days: list[str], spec: WindowSpec) -> list[str]:
     if not window:
         raise TrainingSetError(
             f"no feature partitions between {start} and {end}; materialized days run from "
-            f"{days[0]} to {days[-1]}; change end_day or materialize flight_features for that range"
+            f"{days[0]} to {days[-1]}; change end_day or materialize {ds.features_asset} for that range"
         )
     return window
 
 
-def split_days(window: list[str], spec: WindowSpec) -> SplitDays:
+def split_days(window: list[str], spec: WindowSpec, ds: Dataset) -> SplitDays:
     """Time-ordered split: the last holdout_days days, the validation_days before them, the rest train."""
     need = spec.validation_days + spec.holdout_days + 1
     if spec.validation_days < 1 or spec.holdout_days < 1:
@@ -78,7 +85,7 @@ def split_days(window: list[str], spec: WindowSpec) -> SplitDays:
         raise TrainingSetError(
             f"the window {window[0]}..{window[-1]} holds {len(window)} materialized feature days; "
             f"validation_days={spec.validation_days} and holdout_days={spec.holdout_days} need at least "
-            f"{need}; materialize more flight_features days or lower the split sizes"
+            f"{need}; materialize more {ds.features_asset} days or lower the split sizes"
         )
     holdout = window[-spec.holdout_days :]
     validation = window[-need + 1 : -spec.holdout_days]
@@ -86,28 +93,33 @@ def split_days(window: list[str], spec: WindowSpec) -> SplitDays:
     return SplitDays(train=train, validation=validation, holdout=holdout)
 
 
-def labelled_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows whose outcome is known: a flight not yet flown has no label to learn from."""
+def labelled_rows(frame: pd.DataFrame, table: FeatureTable) -> pd.DataFrame:
+    """The rows whose outcome is known: a row whose outcome has not arrived has no label to learn from."""
     if frame.empty:
         return frame
-    labelled = frame.loc[frame[LABEL_COLUMN].notna()].copy()
-    labelled[LABEL_COLUMN] = labelled[LABEL_COLUMN].astype("int64")
+    label = table.label_column
+    labelled = frame.loc[frame[label].notna()].copy()
+    labelled[label] = labelled[label].astype("int64")
     return labelled
 
 
-def split_frame(frame: pd.DataFrame, days: SplitDays) -> dict[str, pd.DataFrame]:
-    """Rows of each split in a stable order (day, then flight id), in the feature table's columns."""
-    missing = [c for c in ALL_COLUMNS if c not in frame.columns]
+def split_frame(
+    frame: pd.DataFrame, days: SplitDays, table: FeatureTable
+) -> dict[str, pd.DataFrame]:
+    """Rows of each split in a stable order (day, then id), in the feature table's columns."""
+    columns = table.all_columns
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise TrainingSetError(
-            f"feature frame lacks columns {missing}; expected the schema's ALL_COLUMNS"
+            f"feature frame lacks columns {missing}; expected the feature table's columns"
         )
-    day_text = pd.to_datetime(frame[DATE_COLUMN]).dt.strftime("%Y-%m-%d")
+    day_text = pd.to_datetime(frame[table.date_column]).dt.strftime("%Y-%m-%d")
+    order = [table.date_column, table.id_column]
     out = {}
     for name, members in days.as_dict().items():
-        part = frame.loc[day_text.isin(members), ALL_COLUMNS]
-        out[name] = part.sort_values([DATE_COLUMN, ID_COLUMN], kind="stable").reset_index(drop=True)
-    if out["train"][LABEL_COLUMN].nunique() < 2:
+        part = frame.loc[day_text.isin(members), columns]
+        out[name] = part.sort_values(order, kind="stable").reset_index(drop=True)
+    if out["train"][table.label_column].nunique() < 2:
         raise TrainingSetError(
             f"the train split {days.train[0]}..{days.train[-1]} has a single label value; "
             f"widen the window"
@@ -115,11 +127,11 @@ def split_frame(frame: pd.DataFrame, days: SplitDays) -> dict[str, pd.DataFrame]
     return out
 
 
-def split_summary(splits: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def split_summary(splits: dict[str, pd.DataFrame], table: FeatureTable) -> pd.DataFrame:
     """One row per split: first and last day, rows, label rate."""
     rows = []
     for name, part in splits.items():
-        dates = pd.to_datetime(part[DATE_COLUMN])
+        dates = pd.to_datetime(part[table.date_column])
         rows.append(
             {
                 "split": name,
@@ -127,7 +139,7 @@ def split_summary(splits: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 "last_day": dates.max().strftime("%Y-%m-%d") if len(part) else "",
                 "days": int(dates.dt.normalize().nunique()),
                 "rows": len(part),
-                "label_rate": round(float(part[LABEL_COLUMN].mean()), 4)
+                "label_rate": round(float(part[table.label_column].mean()), 4)
                 if len(part)
                 else float("nan"),
             }
@@ -141,19 +153,23 @@ def combined_version(split_hashes: dict[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def write_splits(lake: Lake, splits: dict[str, pd.DataFrame]) -> str:
-    """Write each split as an unpartitioned lake table; return the combined data version."""
+def write_splits(lake: Lake, dataset_name: str, splits: dict[str, pd.DataFrame]) -> str:
+    """Write each split as an unpartitioned lake table of the dataset; return the combined data
+    version."""
     hashes = {
-        name: lake.write_table(TRAINING_STAGE, name, splits[name]).content_hash for name in SPLITS
+        name: lake.write_table(
+            TRAINING_STAGE, split_table(dataset_name, name), splits[name]
+        ).content_hash
+        for name in SPLITS
     }
     return combined_version(hashes)
 
 
-def stored_version(lake: Lake) -> str:
-    """The data version of the training set now in the lake (same value write_splits returned)."""
+def stored_version(lake: Lake, dataset_name: str) -> str:
+    """The data version of the dataset's training set now in the lake (what write_splits returned)."""
     hashes = {}
     for name in SPLITS:
-        path = lake.table_path(TRAINING_STAGE, name)
+        path = lake.table_path(TRAINING_STAGE, split_table(dataset_name, name))
         if not path.exists():
             raise TrainingSetError(
                 f"training split {name} is not in the lake ({path}); materialize training_set first"
@@ -162,28 +178,32 @@ def stored_version(lake: Lake) -> str:
     return combined_version(hashes)
 
 
-def read_splits(lake: Lake) -> dict[str, pd.DataFrame]:
-    return {name: lake.read_table(TRAINING_STAGE, name) for name in SPLITS}
+def read_splits(lake: Lake, dataset_name: str) -> dict[str, pd.DataFrame]:
+    return {
+        name: lake.read_table(TRAINING_STAGE, split_table(dataset_name, name)) for name in SPLITS
+    }
 
 
-def trainable_days(lake: Lake) -> list[str]:
+def trainable_days(lake: Lake, dataset_name: str) -> list[str]:
     """Feature days whose validated day did not fail its gates: a day that passed once, was
     featurized, then failed on a re-delivery keeps stale features that must not be trained on."""
     return [
         day
-        for day in lake.materialized_days(FEATURE_STAGE, FEATURE_DATASET)
-        if not lake.has_partition(VALIDATED_STAGE, FEATURE_DATASET, day)
-        or not lake.failed_gates(VALIDATED_STAGE, FEATURE_DATASET, day)
+        for day in lake.materialized_days(FEATURE_STAGE, dataset_name)
+        if not lake.has_partition(VALIDATED_STAGE, dataset_name, day)
+        or not lake.failed_gates(VALIDATED_STAGE, dataset_name, day)
     ]
 
 
 def build_training_set(
-    lake: Lake, spec: WindowSpec
+    lake: Lake, ds: Dataset, spec: WindowSpec
 ) -> tuple[dict[str, pd.DataFrame], SplitDays, str]:
-    """Read the window from the feature lake, split it, write the splits; return them and the version."""
-    window = select_window(trainable_days(lake), spec)
-    frame = labelled_rows(lake.read_partitions(FEATURE_STAGE, FEATURE_DATASET, window))
-    with_outcomes = set(pd.to_datetime(frame[DATE_COLUMN]).dt.strftime("%Y-%m-%d"))
-    days = split_days([day for day in window if day in with_outcomes], spec)
-    splits = split_frame(frame, days)
-    return splits, days, write_splits(lake, splits)
+    """Read the window from the dataset's feature lake, split it, write the splits; return them
+    and the version."""
+    table = ds.table
+    window = select_window(trainable_days(lake, ds.name), spec, ds)
+    frame = labelled_rows(lake.read_partitions(FEATURE_STAGE, ds.name, window), table)
+    with_outcomes = set(pd.to_datetime(frame[table.date_column]).dt.strftime("%Y-%m-%d"))
+    days = split_days([day for day in window if day in with_outcomes], spec, ds)
+    splits = split_frame(frame, days, table)
+    return splits, days, write_splits(lake, ds.name, splits)

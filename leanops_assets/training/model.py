@@ -13,17 +13,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from leanops_assets.features.schema import CATEGORICAL_FEATURES, LABEL_COLUMN, NUMERIC_FEATURES
-
 if TYPE_CHECKING:
     from mlflow.models import ModelSignature
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.pipeline import Pipeline
 
+    from leanops_assets.dataset import FeatureTable
+
 # Categories kept per column; rarer ones share one code. Below the booster's 255 bins.
 MAX_CATEGORIES = 200
-FEATURE_ORDER = CATEGORICAL_FEATURES + NUMERIC_FEATURES
 # Types the logged Pipeline holds beyond skops' default trust list: the booster's trees and the
 # column transformer's pass-through validation. Reviewed; the files are written by this project.
 SKOPS_TRUSTED_TYPES = [
@@ -33,24 +32,24 @@ SKOPS_TRUSTED_TYPES = [
 ]
 
 
-def feature_matrix(frame: pd.DataFrame) -> pd.DataFrame:
+def feature_matrix(frame: pd.DataFrame, table: FeatureTable) -> pd.DataFrame:
     """The model's input columns in a fixed order: categoricals as text or None, numerics as float64."""
-    missing = [c for c in FEATURE_ORDER if c not in frame.columns]
+    missing = [c for c in table.feature_columns if c not in frame.columns]
     if missing:
         raise KeyError(
-            f"model input lacks feature columns {missing}; expected the schema's FEATURE_COLUMNS"
+            f"model input lacks feature columns {missing}; expected the feature table's columns"
         )
     out = pd.DataFrame(index=frame.index)
-    for column in CATEGORICAL_FEATURES:
+    for column in table.categorical:
         values = frame[column].astype(object)
         out[column] = values.where(values.notna(), None).map(lambda v: v if v is None else str(v))
-    for column in NUMERIC_FEATURES:
+    for column in table.numeric:
         out[column] = pd.to_numeric(frame[column], errors="raise").astype("float64")
     return out
 
 
-def labels(frame: pd.DataFrame) -> np.ndarray:
-    return frame[LABEL_COLUMN].to_numpy(dtype="int64")
+def labels(frame: pd.DataFrame, table: FeatureTable) -> np.ndarray:
+    return frame[table.label_column].to_numpy(dtype="int64")
 
 
 @dataclass(frozen=True)
@@ -62,17 +61,18 @@ class InputColumns:
     ignored: list[str]
 
 
-def informative_columns(frame: pd.DataFrame) -> InputColumns:
+def informative_columns(frame: pd.DataFrame, table: FeatureTable) -> InputColumns:
     """Drop columns with no value at all: the booster cannot bin an all-missing column
     (scikit-learn 1.9 fails with "window shape cannot be larger than input array shape")."""
-    present = frame[FEATURE_ORDER].notna().any()
-    categorical = [c for c in CATEGORICAL_FEATURES if present[c]]
-    numeric = [c for c in NUMERIC_FEATURES if present[c]]
+    order = table.feature_columns
+    present = frame[order].notna().any()
+    categorical = [c for c in table.categorical if present[c]]
+    numeric = [c for c in table.numeric if present[c]]
     if not categorical and not numeric:
         raise ValueError(
-            "every feature column is empty in the training rows; check flight_features"
+            "every feature column is empty in the training rows; check the dataset's feature asset"
         )
-    return InputColumns(categorical, numeric, [c for c in FEATURE_ORDER if not present[c]])
+    return InputColumns(categorical, numeric, [c for c in order if not present[c]])
 
 
 def build_preprocessor(columns: InputColumns) -> ColumnTransformer:
@@ -131,17 +131,20 @@ def build_pipeline(
     )
 
 
-def fit_pipeline(frame: pd.DataFrame, params: dict[str, Any], max_iter: int, seed: int) -> Pipeline:
+def fit_pipeline(
+    frame: pd.DataFrame, table: FeatureTable, params: dict[str, Any], max_iter: int, seed: int
+) -> Pipeline:
     """Fit preprocessing and booster on `frame`, using the columns that have values in it."""
-    features = feature_matrix(frame)
-    pipeline = build_pipeline(informative_columns(features), params, max_iter, seed)
-    pipeline.fit(features, labels(frame))
+    features = feature_matrix(frame, table)
+    pipeline = build_pipeline(informative_columns(features, table), params, max_iter, seed)
+    pipeline.fit(features, labels(frame, table))
     return pipeline
 
 
-def predict_late_probability(model: Any, frame: pd.DataFrame) -> np.ndarray:
-    """P(is_late) for each row, from a fitted Pipeline or an MLflow pyfunc logged with predict_proba."""
-    features = feature_matrix(frame)
+def predict_probability(model: Any, frame: pd.DataFrame, table: FeatureTable) -> np.ndarray:
+    """P(label = 1) for each row, from a fitted Pipeline or an MLflow pyfunc logged with
+    predict_proba."""
+    features = feature_matrix(frame, table)
     output = (
         model.predict_proba(features)
         if hasattr(model, "predict_proba")
@@ -163,7 +166,7 @@ def model_requirements() -> list[str]:
     return [f"{package}=={version(package)}" for package in MODEL_PACKAGES]
 
 
-def model_signature(columns: InputColumns) -> ModelSignature:
+def model_signature(columns: InputColumns, table: FeatureTable) -> ModelSignature:
     """Input: every feature column, text or double; those the model uses are required, the empty
     ones optional. Output: the two class probabilities (the pyfunc calls predict_proba)."""
     from mlflow.models import ModelSignature
@@ -171,8 +174,8 @@ def model_signature(columns: InputColumns) -> ModelSignature:
 
     used = set(columns.categorical) | set(columns.numeric)
     inputs = Schema(
-        [ColSpec("string", name, required=name in used) for name in CATEGORICAL_FEATURES]
-        + [ColSpec("double", name, required=name in used) for name in NUMERIC_FEATURES]
+        [ColSpec("string", name, required=name in used) for name in table.categorical]
+        + [ColSpec("double", name, required=name in used) for name in table.numeric]
     )
     outputs = Schema([TensorSpec(np.dtype("float64"), (-1, 2))])
     return ModelSignature(inputs=inputs, outputs=outputs)

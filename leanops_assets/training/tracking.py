@@ -1,11 +1,11 @@
 """MLflow tracking for tuning: the Dagster-linked parent run, one child run per Optuna trial.
 
-The parent run comes from dagster-mlflow: `mlflow_tracking_resource` starts (or, in a later step
+The parent run comes from dagster-mlflow: `mlflow_tracking_for(ds)` starts (or, in a later step
 of the same Dagster run, re-activates) an MLflow run tagged `dagster_run_id`. It wraps
 dagster-mlflow's own resource class rather than configuring `dagster_mlflow.mlflow_tracking`
 directly, for three reasons:
-- its tracking URI and experiment come from `MlflowResource` at run time (LEANOPS_HOME is read
-  then, never at definition time), with no second copy of the settings;
+- its tracking URI comes from `MlflowResource` and its experiment from the dataset, at run time
+  (LEANOPS_HOME is read then, never at definition time), with no second copy of the settings;
 - the experiment is created first with `MlflowResource.artifact_location()`; dagster-mlflow's
   `set_experiment` would otherwise create it with the SQLite store's default artifact root,
   `./mlruns` under whatever the working directory is;
@@ -22,7 +22,7 @@ import time
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from dagster import InitResourceContext, MetadataValue, resource
+from dagster import InitResourceContext, MetadataValue, ResourceDefinition, resource
 
 from leanops_assets.resources import MlflowResource
 from leanops_assets.settings import REPO_ROOT
@@ -31,11 +31,23 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
     from optuna.trial import FrozenTrial
 
+    from leanops_assets.dataset import Dataset
+
 TRACKING_RESOURCE_KEY = "mlflow_tracking"
 
 
-def configure_mlflow(settings: MlflowResource) -> str:
-    """Point the mlflow module at the project's stores; create the experiment if it is new.
+def experiment_for(mlflow: MlflowResource, ds: Dataset) -> str:
+    """The MLflow experiment of the dataset's runs: the resource's override, else the dataset's."""
+    return mlflow.experiment or ds.experiment
+
+
+def model_name_for(mlflow: MlflowResource, ds: Dataset) -> str:
+    """The registered model of the dataset: the resource's override, else the dataset's."""
+    return mlflow.model_name or ds.registered_model_name
+
+
+def configure_mlflow(settings: MlflowResource, experiment: str) -> str:
+    """Point the mlflow module at the project's stores; create `experiment` if it is new.
 
     Returns the experiment id.
     """
@@ -47,31 +59,49 @@ def configure_mlflow(settings: MlflowResource) -> str:
     # Always set: mlflow.set_registry_uri also exports MLFLOW_REGISTRY_URI, so a registry set
     # earlier in this process (load_champion does) would otherwise outlive a change of store.
     mlflow.set_registry_uri(settings.registry_uri or tracking_uri)
-    experiment = mlflow.get_experiment_by_name(settings.experiment)
-    if experiment is not None:
-        return experiment.experiment_id
+    existing = mlflow.get_experiment_by_name(experiment)
+    if existing is not None:
+        return existing.experiment_id
     try:
-        return mlflow.create_experiment(
-            settings.experiment, artifact_location=settings.artifact_location()
-        )
+        return mlflow.create_experiment(experiment, artifact_location=settings.artifact_location())
     except MlflowException as exc:
         # Another run created it between the lookup and here.
         if exc.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
-        return mlflow.get_experiment_by_name(settings.experiment).experiment_id
+        return mlflow.get_experiment_by_name(experiment).experiment_id
 
 
-@resource(
-    required_resource_keys={"mlflow"},
-    description="dagster-mlflow run tracking: one MLflow run per Dagster run, tagged dagster_run_id.",
+TRACKING_DESCRIPTION = (
+    "dagster-mlflow run tracking: one MLflow run per Dagster run, tagged dagster_run_id."
 )
+
+
+def mlflow_tracking_for(ds: Dataset) -> ResourceDefinition:
+    """The dataset's tracking resource, for the key ds.scoped("mlflow_tracking"): its runs go to
+    the dataset's experiment (or MlflowResource.experiment when set)."""
+
+    @resource(required_resource_keys={"mlflow"}, description=TRACKING_DESCRIPTION)
+    def dataset_mlflow_tracking(context: InitResourceContext):
+        yield from _track(context, experiment_for(context.resources.mlflow, ds))
+
+    return dataset_mlflow_tracking
+
+
+@resource(required_resource_keys={"mlflow"}, description=TRACKING_DESCRIPTION)
 def mlflow_tracking_resource(context: InitResourceContext):
+    """The bundled flights' tracking resource (definitions.py until datasets are assembled)."""
+    from leanops_assets.dataset import bundled_dataset
+
+    yield from _track(context, experiment_for(context.resources.mlflow, bundled_dataset()))
+
+
+def _track(context: InitResourceContext, experiment: str):
     from dagster_mlflow.resources import MlFlow
 
     settings: MlflowResource = context.resources.mlflow
-    configure_mlflow(settings)
+    configure_mlflow(settings, experiment)
     config = {
-        "experiment_name": settings.experiment,
+        "experiment_name": experiment,
         "mlflow_tracking_uri": settings.resolved_tracking_uri(),
         "parent_run_id": None,
         "mlflow_run_id": None,

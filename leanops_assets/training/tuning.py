@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
+    from leanops_assets.dataset import FeatureTable
+
 
 @dataclass(frozen=True)
 class TuningPlan:
@@ -156,17 +158,18 @@ class PreparedData:
     y_validation: np.ndarray
 
 
-def prepare(train: pd.DataFrame, validation: pd.DataFrame) -> PreparedData:
-    features = feature_matrix(train)
-    columns = informative_columns(features)
+def prepare(train: pd.DataFrame, validation: pd.DataFrame, table: FeatureTable) -> PreparedData:
+    features = feature_matrix(train, table)
+    columns = informative_columns(features, table)
     preprocessor = build_preprocessor(columns)
     x_train = preprocessor.fit_transform(features)
-    x_validation = preprocessor.transform(feature_matrix(validation))
-    if len(np.unique(labels(validation))) < 2:
+    x_validation = preprocessor.transform(feature_matrix(validation, table))
+    y_validation = labels(validation, table)
+    if len(np.unique(y_validation)) < 2:
         raise ValueError(
             "the validation split has a single label value; AUC is undefined; widen it"
         )
-    return PreparedData(columns, x_train, labels(train), x_validation, labels(validation))
+    return PreparedData(columns, x_train, labels(train, table), x_validation, y_validation)
 
 
 def make_objective(data: PreparedData, plan: TuningPlan) -> Callable[[optuna.Trial], float]:
@@ -214,6 +217,7 @@ def thread_limit(threads: int | None):
 def run_study(
     train: pd.DataFrame,
     validation: pd.DataFrame,
+    table: FeatureTable,
     name: str,
     storage: Any,
     plan: TuningPlan,
@@ -228,7 +232,7 @@ def run_study(
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    data = prepare(train, validation)
+    data = prepare(train, validation, table)
     exists = name in optuna.study.get_all_study_names(storage)
     done_before = len(optuna.load_study(study_name=name, storage=storage).trials) if exists else 0
     study = optuna.create_study(

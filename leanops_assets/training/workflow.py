@@ -9,13 +9,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from leanops_assets.features.schema import FEATURE_COLUMNS
 from leanops_assets.storage import Lake
-from leanops_assets.training.dataset import TRAINING_STAGE
+from leanops_assets.training.dataset import TRAINING_STAGE, split_table
 from leanops_assets.training.model import (
     SKOPS_TRUSTED_TYPES,
     feature_matrix,
@@ -34,6 +33,9 @@ from leanops_assets.training.tuning import (
     study_name,
     thread_limit,
 )
+
+if TYPE_CHECKING:
+    from leanops_assets.dataset import FeatureTable
 
 CANDIDATE_DATASET = "tuned_model"
 MODEL_ARTIFACT_NAME = "model"
@@ -60,22 +62,21 @@ class ModelCandidate:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-def write_candidate(lake: Lake, candidate: ModelCandidate) -> None:
-    lake.write_table(TRAINING_STAGE, CANDIDATE_DATASET, pd.DataFrame([asdict(candidate)]))
+def write_candidate(lake: Lake, dataset_name: str, candidate: ModelCandidate) -> None:
+    table = split_table(dataset_name, CANDIDATE_DATASET)
+    lake.write_table(TRAINING_STAGE, table, pd.DataFrame([asdict(candidate)]))
 
 
-def read_candidate(lake: Lake) -> ModelCandidate:
-    path = lake.table_path(TRAINING_STAGE, CANDIDATE_DATASET)
+def read_candidate(lake: Lake, dataset_name: str) -> ModelCandidate:
+    table = split_table(dataset_name, CANDIDATE_DATASET)
+    path = lake.table_path(TRAINING_STAGE, table)
     if not path.exists():
         raise FileNotFoundError(
             f"no tuned model candidate at {path}; materialize tuned_model first"
         )
-    frame = lake.read_table(TRAINING_STAGE, CANDIDATE_DATASET)
+    frame = lake.read_table(TRAINING_STAGE, table)
     if len(frame) != 1:
-        raise ValueError(
-            f"{lake.table_path(TRAINING_STAGE, CANDIDATE_DATASET)} holds {len(frame)} rows, expected 1; "
-            f"re-materialize tuned_model"
-        )
+        raise ValueError(f"{path} holds {len(frame)} rows, expected 1; re-materialize tuned_model")
     row = frame.iloc[0].to_dict()
     row["best_trial_number"] = int(row["best_trial_number"])
     row["best_value"] = float(row["best_value"])
@@ -90,7 +91,12 @@ class TunedResult:
 
 
 def permutation_importances(
-    pipeline: Any, frame: pd.DataFrame, rows: int, seed: int, threads: int | None = None
+    pipeline: Any,
+    frame: pd.DataFrame,
+    table: FeatureTable,
+    rows: int,
+    seed: int,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """Drop in holdout ROC AUC when one feature is shuffled, on a sample of `rows` rows."""
     from sklearn.inspection import permutation_importance
@@ -98,25 +104,29 @@ def permutation_importances(
     sample = frame.sample(n=min(rows, len(frame)), random_state=seed)
     result = permutation_importance(
         pipeline,
-        feature_matrix(sample),
-        labels(sample),
+        feature_matrix(sample, table),
+        labels(sample, table),
         scoring="roc_auc",
         n_repeats=3,
         random_state=seed,
         n_jobs=threads,
     )
-    table = pd.DataFrame(
+    drops = pd.DataFrame(
         {
-            "feature": FEATURE_COLUMNS,
+            "feature": table.feature_columns,
             "auc_drop_mean": result.importances_mean.round(5),
             "auc_drop_std": result.importances_std.round(5),
         }
     )
-    return table.sort_values("auc_drop_mean", ascending=False, kind="stable").reset_index(drop=True)
+    return drops.sort_values("auc_drop_mean", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def log_pipeline(
-    pipeline: Any, fit_rows: pd.DataFrame, example_rows: pd.DataFrame, tags: dict[str, str]
+    pipeline: Any,
+    fit_rows: pd.DataFrame,
+    example_rows: pd.DataFrame,
+    table: FeatureTable,
+    tags: dict[str, str],
 ) -> Any:
     """Log a fitted Pipeline to the active MLflow run: skops format, a signature that requires the
     columns it was fitted on, an input example, a pyfunc that returns class probabilities, and
@@ -126,8 +136,10 @@ def log_pipeline(
     return mlflow.sklearn.log_model(
         pipeline,
         name=MODEL_ARTIFACT_NAME,
-        signature=model_signature(informative_columns(feature_matrix(fit_rows))),
-        input_example=feature_matrix(example_rows),
+        signature=model_signature(
+            informative_columns(feature_matrix(fit_rows, table), table), table
+        ),
+        input_example=feature_matrix(example_rows, table),
         pyfunc_predict_fn="predict_proba",
         skops_trusted_types=SKOPS_TRUSTED_TYPES,
         pip_requirements=model_requirements(),
@@ -137,6 +149,7 @@ def log_pipeline(
 
 def tune_and_log(
     splits: dict[str, pd.DataFrame],
+    table: FeatureTable,
     training_data_version: str,
     study_prefix: str,
     storage_url: str,
@@ -158,6 +171,7 @@ def tune_and_log(
     outcome = run_study(
         splits["train"],
         splits["validation"],
+        table,
         name,
         open_storage(storage_url, journal_path),
         plan,
@@ -165,9 +179,11 @@ def tune_and_log(
     )
     fit_rows = pd.concat([splits["train"], splits["validation"]], ignore_index=True)
     with thread_limit(plan.threads):
-        pipeline = fit_pipeline(fit_rows, outcome.best_params, outcome.best_iterations, plan.seed)
+        pipeline = fit_pipeline(
+            fit_rows, table, outcome.best_params, outcome.best_iterations, plan.seed
+        )
         importances = (
-            permutation_importances(pipeline, splits["holdout"], importance_rows, plan.seed)
+            permutation_importances(pipeline, splits["holdout"], table, importance_rows, plan.seed)
             if importance_rows > 0
             else None
         )
@@ -206,6 +222,7 @@ def tune_and_log(
         pipeline,
         fit_rows,
         splits["holdout"].head(5),
+        table,
         tags={"leanops.training_data_version": training_data_version, "optuna.study": name},
     )
     candidate = ModelCandidate(

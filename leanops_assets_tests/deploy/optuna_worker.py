@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 import sys
 
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.resources import MlflowResource, TuningResource
 from leanops_assets.storage import Lake
 from leanops_assets.training.dataset import read_splits, stored_version
+from leanops_assets.training.tracking import model_name_for
 from leanops_assets.training.tuning import TuningPlan, open_storage, run_study, study_name
 
 # A small budget: each trial boosts 3 x 10 iterations, one native thread per worker.
@@ -25,12 +27,14 @@ PLAN = {"iterations_per_step": 10, "max_steps": 3, "threads": 1}
 
 def main(lake_root: str, storage_url: str, seed: int, n_trials: int) -> int:
     lake = Lake(lake_root)
-    splits = read_splits(lake)
+    flights = bundled_dataset()
+    splits = read_splits(lake, flights.name)
     tuning = TuningResource(storage=storage_url, n_trials=n_trials, seed=seed)
     outcome = run_study(
         splits["train"],
         splits["validation"],
-        study_name(MlflowResource().model_name, stored_version(lake)),
+        flights.table,
+        study_name(model_name_for(MlflowResource(), flights), stored_version(lake, flights.name)),
         open_storage(tuning.resolved_storage(), journal_path=None),
         TuningPlan(n_trials=tuning.resolved_trials(), seed=tuning.seed, **PLAN),
     )

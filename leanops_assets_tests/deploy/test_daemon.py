@@ -96,9 +96,11 @@ def test_the_daemon_process_requests_launches_and_promotes_a_retrain(
     done = instance.get_run_by_id(retrain.run_id)
     assert done.status == DagsterRunStatus.SUCCESS, log.read_text()[-4000:]
     drift_loop.assert_requested_by_the_sensor_through_the_queue(instance, done)
+    from leanops_assets.dataset import bundled_dataset
     from leanops_assets.resources import MlflowResource
+    from leanops_assets.training.tracking import model_name_for
 
     settings = MlflowResource()
     assert champion_version(bundled_dataset()) == "2", drift_loop.registry_summary(
-        settings.client(), settings.model_name
+        settings.client(), model_name_for(settings, bundled_dataset())
     )

@@ -189,6 +189,7 @@ def _materialize_training_set(lake_root: Path) -> None:
 def test_two_workers_run_the_products_study_on_one_postgres_study(postgres, feature_lake_copy):
     import optuna
 
+    from leanops_assets.dataset import bundled_dataset
     from leanops_assets.training.dataset import read_splits
     from leanops_assets.training.model import build_classifier
     from leanops_assets.training.tuning import WORKER_ATTR, prepare
@@ -250,8 +251,8 @@ def test_two_workers_run_the_products_study_on_one_postgres_study(postgres, feat
     from sklearn.metrics import roc_auc_score
 
     best = study.best_trial
-    splits = read_splits(Lake(feature_lake_copy))
-    data = prepare(splits["train"], splits["validation"])
+    splits = read_splits(Lake(feature_lake_copy), "flights")
+    data = prepare(splits["train"], splits["validation"], bundled_dataset().table)
     seed = seeds[int(best.user_attrs[WORKER_ATTR].rpartition(":")[2])]
     model = build_classifier(data.columns, best.params, best.user_attrs["best_iterations"], seed)
     model.fit(data.x_train, data.y_train)

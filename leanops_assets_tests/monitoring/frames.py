@@ -125,9 +125,11 @@ def feature_days(first: str, count: int) -> pd.DataFrame:
 def train_pipeline(frame: pd.DataFrame):
     """The project's own pipeline (training/model.py: ordinal encoding and gradient boosting) with
     fixed, untuned parameters, like the champion the registry serves."""
+    from leanops_assets.dataset import bundled_dataset
     from leanops_assets.training.model import fit_pipeline
 
-    return fit_pipeline(frame, {"learning_rate": 0.1, "max_leaf_nodes": 15}, 100, seed=0)
+    table = bundled_dataset().table
+    return fit_pipeline(frame, table, {"learning_rate": 0.1, "max_leaf_nodes": 15}, 100, seed=0)
 
 
 def register_champion(model, folder: Path, name: str) -> tuple[str, str]:

@@ -6,6 +6,7 @@ import pytest
 from dagster import AssetCheckSeverity, DagsterInstance, build_sensor_context, materialize
 from sklearn.metrics import log_loss, roc_auc_score
 
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.features.schema import ALL_COLUMNS, DATE_COLUMN, LABEL_COLUMN
 from leanops_assets.monitoring.assets import (
     DRIFT_CHECK_NAME,
@@ -26,6 +27,8 @@ from leanops_assets.storage import Lake
 from leanops_assets.training.dataset import stored_version
 from leanops_assets.training.model import feature_matrix
 from leanops_assets_tests.monitoring.frames import register_champion, train_pipeline
+
+FLIGHTS_TABLE = bundled_dataset().table
 
 MODEL_NAME = "leanops_monitoring_test"
 JULY = [f"2013-07-0{d}" for d in range(1, 8)]
@@ -48,7 +51,7 @@ def write_lake(lake: Lake, weeks: dict) -> None:
         "holdout": january[day > "2013-01-12"],
     }
     for name, frame in splits.items():
-        lake.write_table("training", name, frame[ALL_COLUMNS].reset_index(drop=True))
+        lake.write_table("training", f"flights_{name}", frame[ALL_COLUMNS].reset_index(drop=True))
     july = weeks["jul_wk1"]
     for date_value, frame in july.groupby(july[DATE_COLUMN].astype(str)):
         lake.write_partition("features", "flights", date_value, frame.reset_index(drop=True))
@@ -67,7 +70,9 @@ def test_predictions_drift_report_check_and_sensor(leanops_home, weeks, january_
     lake = Lake(leanops_home / "lake")
     write_lake(lake, weeks)
     client = MlflowClient(tracking_uri=registry, registry_uri=registry)
-    client.set_model_version_tag(MODEL_NAME, "1", TRAINING_DATA_VERSION_TAG, stored_version(lake))
+    client.set_model_version_tag(
+        MODEL_NAME, "1", TRAINING_DATA_VERSION_TAG, stored_version(lake, "flights")
+    )
     policy = MonitoringPolicy(evidence_windows=1)
     resources = {
         "lake": LakeResource(),
@@ -95,7 +100,7 @@ def test_predictions_drift_report_check_and_sensor(leanops_home, weeks, january_
     assert len(log) == len(features) == event.metadata["dagster/row_count"].value
     assert (log["model_version"] == "1").all()
     truth = features[LABEL_COLUMN]
-    proba = january_model.predict_proba(feature_matrix(features))[:, 1]
+    proba = january_model.predict_proba(feature_matrix(features, FLIGHTS_TABLE))[:, 1]
     assert event.metadata["live_auc"].value == pytest.approx(roc_auc_score(truth, proba))
     assert event.metadata["log_loss"].value == pytest.approx(log_loss(truth, proba))
     assert event.metadata["label_rate"].value == pytest.approx(truth.mean())
@@ -122,13 +127,13 @@ def test_predictions_drift_report_check_and_sensor(leanops_home, weeks, january_
     assert metadata["window_days"].value == 7
     assert metadata["current_rows"].value == len(weeks["jul_wk1"])
     assert metadata["reference_rows"].value == 5000
-    assert metadata["reference_version"].value == stored_version(lake)
+    assert metadata["reference_version"].value == stored_version(lake, "flights")
     assert metadata["champion_version"].value == 1
     # The project's pipeline trained on January still ranks July flights a little (0.63 measured):
     # the drift share, not the AUC floor, is what breaches; the AUC is the champion's on the week.
     week = weeks["jul_wk1"]
     expected_auc = roc_auc_score(
-        week[LABEL_COLUMN], january_model.predict_proba(feature_matrix(week))[:, 1]
+        week[LABEL_COLUMN], january_model.predict_proba(feature_matrix(week, FLIGHTS_TABLE))[:, 1]
     )
     assert metadata["live_auc"].value == pytest.approx(expected_auc, abs=1e-9)
     report = leanops_home / "reports" / "drift" / f"{day}.html"
@@ -166,7 +171,7 @@ def test_drift_reference_stays_the_champions_training_data_after_a_rejected_retr
 
     lake = Lake(leanops_home / "lake")
     write_lake(lake, weeks)
-    january_version = stored_version(lake)
+    january_version = stored_version(lake, "flights")
     client = MlflowClient(tracking_uri=registry, registry_uri=registry)
     client.set_model_version_tag(MODEL_NAME, "1", TRAINING_DATA_VERSION_TAG, january_version)
     resources = {
@@ -199,8 +204,8 @@ def test_drift_reference_stays_the_champions_training_data_after_a_rejected_retr
         "validation": july[july_day == "2013-07-06"],
         "holdout": july[july_day == "2013-07-07"],
     }.items():
-        lake.write_table("training", name, frame[ALL_COLUMNS].reset_index(drop=True))
-    assert stored_version(lake) != january_version
+        lake.write_table("training", f"flights_{name}", frame[ALL_COLUMNS].reset_index(drop=True))
+    assert stored_version(lake, "flights") != january_version
 
     after = drift_metadata()
     assert after["reference_version"].value == january_version
@@ -230,7 +235,9 @@ def test_a_drift_window_is_scored_by_one_model(leanops_home, weeks, january_mode
     lake = Lake(leanops_home / "lake")
     write_lake(lake, weeks)
     client = MlflowClient(tracking_uri=registry, registry_uri=registry)
-    client.set_model_version_tag(MODEL_NAME, "1", TRAINING_DATA_VERSION_TAG, stored_version(lake))
+    client.set_model_version_tag(
+        MODEL_NAME, "1", TRAINING_DATA_VERSION_TAG, stored_version(lake, "flights")
+    )
     earlier_champion = train_pipeline(weeks["jul_wk1"])
     for served_day in JULY:
         model, version = (january_model, "1") if served_day == JULY[-1] else (earlier_champion, "0")
@@ -251,7 +258,7 @@ def test_a_drift_window_is_scored_by_one_model(leanops_home, weeks, january_mode
     metadata = result.asset_materializations_for_node("drift_report")[0].metadata
     week = weeks["jul_wk1"]
     champion_auc = roc_auc_score(
-        week[LABEL_COLUMN], january_model.predict_proba(feature_matrix(week))[:, 1]
+        week[LABEL_COLUMN], january_model.predict_proba(feature_matrix(week, FLIGHTS_TABLE))[:, 1]
     )
     assert metadata["live_auc"].value == pytest.approx(champion_auc, abs=1e-9)
     assert metadata["champion_version"].value == 1

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.features.schema import LABEL_COLUMN
 from leanops_assets.monitoring.drift import (
     CALENDAR_FEATURES,
@@ -29,6 +30,8 @@ from leanops_assets.monitoring.predict import (
     score_features,
 )
 from leanops_assets.training.model import feature_matrix
+
+FLIGHTS_TABLE = bundled_dataset().table
 
 THRESHOLD = 0.3
 
@@ -108,9 +111,11 @@ def test_score_features_and_live_metrics_match_sklearn(weeks, january_model):
     log = score_features(january_model, frame, model_version="3")
     assert list(log.columns) == PREDICTION_COLUMNS
     assert (log["model_version"] == "3").all()
-    proba = january_model.predict_proba(feature_matrix(frame))[:, 1]
+    proba = january_model.predict_proba(feature_matrix(frame, FLIGHTS_TABLE))[:, 1]
     np.testing.assert_allclose(log["score"], proba)
-    np.testing.assert_array_equal(log["predicted"], january_model.predict(feature_matrix(frame)))
+    np.testing.assert_array_equal(
+        log["predicted"], january_model.predict(feature_matrix(frame, FLIGHTS_TABLE))
+    )
 
     metrics = live_metrics(log)
     truth = frame[LABEL_COLUMN].astype(int)

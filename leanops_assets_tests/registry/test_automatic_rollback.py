@@ -11,9 +11,10 @@ from leanops_assets.registry.assets import champion_history, registered_model
 from leanops_assets.registry.promotion import version_by_alias
 from leanops_assets.resources import MlflowResource, MonitoringPolicy
 from leanops_assets.training.assets import training_set
-from leanops_assets_tests.registry.models import log_fixed_candidate, log_leaky_candidate
+from leanops_assets.training.tracking import model_name_for
+from leanops_assets_tests.registry.models import FLIGHTS, log_fixed_candidate, log_leaky_candidate
 
-NAME = MlflowResource().model_name
+NAME = model_name_for(MlflowResource(), FLIGHTS)
 # June 3..16 as the training set (holdout June 14..16); June 17..23 are the live days.
 TRAINING = {"window_days": 14, "end_day": "2013-06-16", "validation_days": 3, "holdout_days": 3}
 LIVE_DAYS = [f"2013-06-{d}" for d in range(17, 24)]
@@ -108,7 +109,7 @@ def test_a_champion_worse_live_than_the_one_it_replaced_is_rolled_back_once(
         1,
         1,
     )
-    table = feature_lake.read_table("registry", "champion_history")
+    table = feature_lake.read_table("registry", "flights_champion_history")
     assert list(table["day"]) == LIVE_DAYS
     by_day = table.set_index("day")
     assert list(by_day["champion_version"]) == ["2"] * (LIVE_DAYS.index(day) + 1) + ["1"] * (
@@ -117,7 +118,7 @@ def test_a_champion_worse_live_than_the_one_it_replaced_is_rolled_back_once(
     changed = table[table["change"] != ""]
     assert list(changed["change"]) == ["rollback"]
     assert "live AUC of version 2" in changed.iloc[0]["reason"]
-    events = feature_lake.read_table("registry", "champion_events")
+    events = feature_lake.read_table("registry", "flights_champion_events")
     assert list(zip(events["event"], events["version"], events["from_version"], strict=True)) == [
         ("promotion", "1", "none"),
         ("promotion", "2", "1"),

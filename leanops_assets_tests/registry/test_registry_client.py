@@ -3,8 +3,10 @@ the same process pointed the mlflow module at (mlflow keeps it process-wide)."""
 
 from __future__ import annotations
 
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.replay_runs import champion_version
 from leanops_assets.resources import MlflowResource
+from leanops_assets.training.tracking import model_name_for
 
 
 def _register_champion(uri: str, name: str, versions: int) -> None:
@@ -21,10 +23,11 @@ def test_the_champion_comes_from_the_configured_registry_not_a_leftover_one(lean
     import mlflow
 
     settings = MlflowResource()
-    _register_champion(settings.resolved_tracking_uri(), settings.model_name, 1)
+    name = model_name_for(settings, bundled_dataset())
+    _register_champion(settings.resolved_tracking_uri(), name, 1)
     # An earlier step of this process worked with another store, whose champion is version 2.
     other = f"sqlite:///{tmp_path / 'other.db'}"
-    _register_champion(other, settings.model_name, 2)
+    _register_champion(other, name, 2)
     mlflow.set_registry_uri(other)
     try:
         assert champion_version() == "1"

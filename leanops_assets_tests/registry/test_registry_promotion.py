@@ -12,8 +12,10 @@ from leanops_assets.registry.promotion import RegistryError, version_by_alias
 from leanops_assets.registry.rollback import rollback_champion
 from leanops_assets.resources import MlflowResource
 from leanops_assets.training.assets import training_set, tuned_model
+from leanops_assets.training.tracking import model_name_for
+from leanops_assets_tests.registry.models import FLIGHTS, TABLE
 
-NAME = MlflowResource().model_name
+NAME = model_name_for(MlflowResource(), FLIGHTS)
 RUN_CONFIG = {
     "ops": {
         "training_set": {"config": {"window_days": 21, "validation_days": 4, "holdout_days": 4}},
@@ -180,9 +182,10 @@ def _holdout_auc(candidate, lake) -> float:
 
     from leanops_assets.training.model import feature_matrix
 
-    holdout = lake.read_table("training", "holdout")
+    holdout = lake.read_table("training", "flights_holdout")
     model = mlflow.sklearn.load_model(candidate.model_uri)
-    return roc_auc_score(holdout["is_late"], model.predict_proba(feature_matrix(holdout))[:, 1])
+    scores = model.predict_proba(feature_matrix(holdout, TABLE))[:, 1]
+    return roc_auc_score(holdout["is_late"], scores)
 
 
 def test_small_drops_do_not_compound_into_a_large_one(feature_lake, registry_resources):
@@ -215,7 +218,7 @@ def test_small_drops_do_not_compound_into_a_large_one(feature_lake, registry_res
 
     decisions = []
     for candidate in chain:
-        write_candidate(feature_lake, candidate)
+        write_candidate(feature_lake, "flights", candidate)
         decisions.append(_meta(_register(resources, instance))["decision"])
     assert decisions == ["promoted", "promoted", "rejected"]
     assert _alias(_client(), "champion") == "2"
@@ -224,7 +227,6 @@ def test_small_drops_do_not_compound_into_a_large_one(feature_lake, registry_res
 def test_a_holdout_from_another_training_set_is_refused(feature_lake, registry_resources):
     """The candidate learned from one training set; the lake now holds another, whose holdout
     may hold days the candidate trained on: the gate refuses to score it."""
-    from leanops_assets.features.schema import FEATURE_COLUMNS
     from leanops_assets_tests.registry.models import log_fixed_candidate
 
     instance = DagsterInstance.ephemeral()
@@ -239,7 +241,7 @@ def test_a_holdout_from_another_training_set_is_refused(feature_lake, registry_r
         ).success
 
     build(21)
-    log_fixed_candidate(feature_lake, FEATURE_COLUMNS, label="all")
+    log_fixed_candidate(feature_lake, TABLE.feature_columns, label="all")
     build(14)
     refused = materialize(
         [registered_model], resources=registry_resources, instance=instance, raise_on_error=False

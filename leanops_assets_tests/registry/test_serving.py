@@ -13,10 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.registry.promotion import gate_candidate
 from leanops_assets.resources import MlflowResource
 from leanops_assets.training.dataset import WindowSpec, build_training_set
 from leanops_assets.training.model import feature_matrix
+from leanops_assets.training.tracking import model_name_for
 from leanops_assets_tests.deploy import services
 
 SERVED_FEATURES = ["carrier", "origin", "dest", "route", "sched_dep_hour", "distance"]
@@ -26,22 +28,24 @@ SERVED_FEATURES = ["carrier", "origin", "dest", "route", "sched_dep_hour", "dist
 def test_champion_serves_predictions_over_http(feature_lake, fixed_candidate, tmp_path):
     import mlflow
 
-    splits, _, version = build_training_set(feature_lake, WindowSpec(21, None, 4, 4))
+    flights = bundled_dataset()
+    splits, _, version = build_training_set(feature_lake, flights, WindowSpec(21, None, 4, 4))
     candidate = fixed_candidate(feature_lake, SERVED_FEATURES, "served")
     settings = MlflowResource()
+    name = model_name_for(settings, flights)
     client = mlflow.MlflowClient(settings.resolved_tracking_uri())
-    report = gate_candidate(client, settings.model_name, candidate, splits, version, 0.5, 0.02)
+    report = gate_candidate(client, name, candidate, splits, version, flights.table, 0.5, 0.02)
     assert report.decision.promoted
 
     rows = splits["holdout"].sample(n=6, random_state=1)
-    features = feature_matrix(rows)
+    features = feature_matrix(rows, flights.table)
     payload = {
         "dataframe_split": {
             "columns": list(features.columns),
             "data": features.astype(object).where(features.notna(), None).values.tolist(),
         }
     }
-    expected = mlflow.pyfunc.load_model(f"models:/{settings.model_name}@champion").predict(features)
+    expected = mlflow.pyfunc.load_model(f"models:/{name}@champion").predict(features)
 
     port = services.free_port()
     url = f"http://127.0.0.1:{port}"
@@ -56,7 +60,7 @@ def test_champion_serves_predictions_over_http(feature_lake, fixed_candidate, tm
     }
     command = [
         str(bin_dir / "mlflow"),
-        *("models", "serve", "-m", f"models:/{settings.model_name}@champion"),
+        *("models", "serve", "-m", f"models:/{name}@champion"),
         *("--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "--workers", "1"),
     ]
     with open(log, "wb") as sink:

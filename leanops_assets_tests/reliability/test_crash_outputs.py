@@ -75,7 +75,7 @@ def monitoring_home(leanops_home, tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_REGISTRY_URI", uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     client.set_model_version_tag(
-        "crash_model", version, TRAINING_DATA_VERSION_TAG, stored_version(lake)
+        "crash_model", version, TRAINING_DATA_VERSION_TAG, stored_version(lake, "flights")
     )
     yield leanops_home, uri
     mlflow.set_tracking_uri(None)  # the next test's MLflow stores are its own
@@ -151,6 +151,7 @@ def test_sigkill_during_promotion(leanops_home, feature_lake, child_factory):
     from leanops_assets.features.schema import FEATURE_COLUMNS
     from leanops_assets.registry.promotion import gate_candidate
     from leanops_assets.training.dataset import read_splits, stored_version
+    from leanops_assets.training.tracking import model_name_for
 
     assert materialize(
         [training_set],
@@ -161,10 +162,11 @@ def test_sigkill_during_promotion(leanops_home, feature_lake, child_factory):
     settings = MlflowResource()
     uri = settings.resolved_tracking_uri()
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    name = settings.model_name
-    splits, version = read_splits(feature_lake), stored_version(feature_lake)
+    name = model_name_for(settings, models.FLIGHTS)
+    splits = read_splits(feature_lake, "flights")
+    version = stored_version(feature_lake, "flights")
     weak = models.log_fixed_candidate(feature_lake, ["distance"], label="weak")
-    old = gate_candidate(client, name, weak, splits, version, 0.5, 0.02).version
+    old = gate_candidate(client, name, weak, splits, version, models.TABLE, 0.5, 0.02).version
     models.log_fixed_candidate(feature_lake, FEATURE_COLUMNS, label="strong")  # pending
 
     seen = set()

@@ -15,6 +15,7 @@ TUNER = """
 import sys
 import pandas as pd
 from pathlib import Path
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.training.tuning import TuningPlan, open_storage, run_study
 
 folder = Path(sys.argv[1])
@@ -22,6 +23,7 @@ plan = TuningPlan(n_trials=int(sys.argv[2]), seed=7, iterations_per_step=20, max
 run_study(
     pd.read_parquet(folder / "train.parquet"),
     pd.read_parquet(folder / "validation.parquet"),
+    bundled_dataset().table,
     "flights-kill",
     open_storage("", folder / "journal.log"),
     plan,

@@ -14,10 +14,11 @@ from leanops_assets.features.schema import FEATURE_COLUMNS
 from leanops_assets.registry.promotion import CHAMPION, TAG_PREFIX, version_by_alias
 from leanops_assets.resources import LakeResource, MlflowResource
 from leanops_assets.training.assets import training_set
+from leanops_assets.training.tracking import model_name_for
 
 from .conftest import models, stderr_tail
 
-NAME = MlflowResource().model_name
+NAME = model_name_for(MlflowResource(), models.FLIGHTS)
 TRAINING_CONFIG = {
     "ops": {
         "training_set": {"config": {"window_days": 21, "validation_days": 4, "holdout_days": 4}}
@@ -32,20 +33,22 @@ from leanops_assets.features.schema import FEATURE_COLUMNS
 from leanops_assets.registry.promotion import gate_candidate
 from leanops_assets.resources import LakeResource, MlflowResource
 from leanops_assets.training.dataset import read_splits, stored_version
-from leanops_assets.training.tracking import configure_mlflow
+from leanops_assets.dataset import bundled_dataset
+from leanops_assets.training.tracking import configure_mlflow, experiment_for, model_name_for
 from leanops_assets.training.workflow import ModelCandidate
 
 candidate = ModelCandidate(**json.loads(sys.argv[1]))
 barrier, out = Path(sys.argv[2]), Path(sys.argv[3])
-settings = MlflowResource()
-configure_mlflow(settings)
+settings, flights = MlflowResource(), bundled_dataset()
+configure_mlflow(settings, experiment_for(settings, flights))
 lake = LakeResource().lake()
-splits, version = read_splits(lake), stored_version(lake)
+splits, version = read_splits(lake, "flights"), stored_version(lake, "flights")
 client = MlflowClient()
 Path(str(out) + ".ready").touch()
 while not barrier.exists():
     time.sleep(0.005)
-report = gate_candidate(client, settings.model_name, candidate, splits, version, 0.5, 0.02)
+report = gate_candidate(client, model_name_for(settings, flights), candidate, splits, version,
+                        flights.table, 0.5, 0.02)
 out.write_text(json.dumps({"version": report.version, "auc": report.challenger.auc,
                            "promoted": report.decision.promoted}))
 """

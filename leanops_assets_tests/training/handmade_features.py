@@ -15,15 +15,13 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.datasets.flights.source import bundled_day
-from leanops_assets.features.schema import (
-    ALL_COLUMNS,
-    CATEGORICAL_FEATURES,
-    DATE_COLUMN,
-    NUMERIC_FEATURES,
-)
 from leanops_assets.storage import Lake
 from leanops_assets.validation.derived import add_derived_columns
+
+FLIGHTS = bundled_dataset()
+TABLE = FLIGHTS.table
 
 
 def days_between(first: str, count: int) -> list[str]:
@@ -41,13 +39,13 @@ def _feature_day(day: str) -> pd.DataFrame:
     raw = add_derived_columns(bundled_day("flights", day), day)
     when = date.fromisoformat(day)
     out = pd.DataFrame(
-        {"flight_id": raw["flight_id"], DATE_COLUMN: when, "is_late": raw["is_late"]}
+        {"flight_id": raw["flight_id"], TABLE.date_column: when, "is_late": raw["is_late"]}
     )
     out["carrier"] = raw["carrier"].astype(object)
     out["origin"] = raw["origin"].astype(object)
     out["dest"] = raw["dest"].astype(object)
     out["route"] = (raw["origin"] + "-" + raw["dest"]).astype(object)
-    for column in CATEGORICAL_FEATURES:
+    for column in TABLE.categorical:
         if column not in out:
             out[column] = pd.Series([None] * len(raw), dtype=object)
     sched = raw["sched_dep_time"].astype("int64")
@@ -57,10 +55,10 @@ def _feature_day(day: str) -> pd.DataFrame:
     out["origin_hour_scheduled_flights"] = (
         raw.groupby(["origin", "hour"])["flight"].transform("size").astype("float64")
     )
-    for column in NUMERIC_FEATURES:
+    for column in TABLE.numeric:
         if column not in out:
             out[column] = np.nan
-    return out[ALL_COLUMNS].drop_duplicates("flight_id").reset_index(drop=True)
+    return out[TABLE.all_columns].drop_duplicates("flight_id").reset_index(drop=True)
 
 
 def handmade_features(days: list[str]) -> dict[str, pd.DataFrame]:

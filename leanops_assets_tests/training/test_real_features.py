@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.registry.assets import registered_model
 from leanops_assets.resources import LakeResource, MlflowResource, PromotionPolicy, TuningResource
 from leanops_assets.training.assets import training_set, tuned_model
-from leanops_assets.training.tracking import mlflow_tracking_resource
+from leanops_assets.training.tracking import mlflow_tracking_resource, model_name_for
 from leanops_assets_tests.training.spark_features import write_spark_features
 
 LOOKBACK_DAYS = 7
@@ -60,7 +61,7 @@ def test_lifecycle_on_spark_features(spark, leanops_home):
     assert registered.metadata["holdout_auc"].value > 0.55
 
     # The champion learned from the weather, plane and rate columns the hand-made tests leave empty.
-    settings = MlflowResource()
-    info = mlflow.models.get_model_info(f"models:/{settings.model_name}@champion")
+    name = model_name_for(MlflowResource(), bundled_dataset())
+    info = mlflow.models.get_model_info(f"models:/{name}@champion")
     required = {c.name for c in info.signature.inputs.inputs if c.required}
     assert {"temp", "plane_seats", "route_late_rate", "carrier"} <= required

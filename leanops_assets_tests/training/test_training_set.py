@@ -17,6 +17,7 @@ from leanops_assets.training.dataset import (
     split_days,
     stored_version,
 )
+from leanops_assets_tests.training.handmade_features import FLIGHTS
 
 
 def _days(first: int, last: int) -> list[str]:
@@ -25,17 +26,19 @@ def _days(first: int, last: int) -> list[str]:
 
 def test_window_ends_at_latest_day_or_pinned_end():
     available = _days(1, 30)
-    assert select_window(available, WindowSpec(window_days=10)) == _days(21, 30)
-    assert select_window(available, WindowSpec(window_days=10, end_day="2013-06-15")) == _days(
-        6, 15
-    )
+    assert select_window(available, WindowSpec(window_days=10), FLIGHTS) == _days(21, 30)
+    assert select_window(
+        available, WindowSpec(window_days=10, end_day="2013-06-15"), FLIGHTS
+    ) == _days(6, 15)
 
 
 def test_window_skips_gaps_and_split_is_time_ordered():
     available = [d for d in _days(1, 30) if d != "2013-06-25"]
-    window = select_window(available, WindowSpec(window_days=20))
+    window = select_window(available, WindowSpec(window_days=20), FLIGHTS)
     assert len(window) == 19 and "2013-06-25" not in window
-    days = split_days(window, WindowSpec(window_days=20, validation_days=4, holdout_days=3))
+    days = split_days(
+        window, WindowSpec(window_days=20, validation_days=4, holdout_days=3), FLIGHTS
+    )
     assert days == SplitDays(
         train=window[:12],
         validation=window[12:16],
@@ -46,11 +49,11 @@ def test_window_skips_gaps_and_split_is_time_ordered():
 
 def test_errors_say_what_to_do():
     with pytest.raises(TrainingSetError, match="materialize flight_features first"):
-        select_window([], WindowSpec())
+        select_window([], WindowSpec(), FLIGHTS)
     with pytest.raises(TrainingSetError, match="between 2013-01-01 and 2013-01-10"):
-        select_window(_days(1, 30), WindowSpec(window_days=10, end_day="2013-01-10"))
+        select_window(_days(1, 30), WindowSpec(window_days=10, end_day="2013-01-10"), FLIGHTS)
     with pytest.raises(TrainingSetError, match="need at least 15"):
-        split_days(_days(1, 10), WindowSpec(window_days=10))
+        split_days(_days(1, 10), WindowSpec(window_days=10), FLIGHTS)
 
 
 def _materialize(config: dict, instance: DagsterInstance):
@@ -74,7 +77,7 @@ def test_training_set_asset_writes_splits_with_stable_version(feature_lake, feat
     assert meta["holdout_days"] == f"{days[-3]} .. {days[-1]}"
     assert meta["validation_days"] == f"{days[-6]} .. {days[-4]}"
     assert meta["train_days"] == f"{days[-14]} .. {days[-7]}"
-    splits = read_splits(feature_lake)
+    splits = read_splits(feature_lake, "flights")
     expected_rows = {
         "train": sum(len(feature_days[d]) for d in days[-14:-6]),
         "validation": sum(len(feature_days[d]) for d in days[-6:-3]),
@@ -90,7 +93,7 @@ def test_training_set_asset_writes_splits_with_stable_version(feature_lake, feat
     assert splits["train"]["temp"].isna().all() and splits["train"]["plane_type"].isna().all()
 
     version = event.tags["dagster/data_version"]
-    assert version == meta["data_version"] == stored_version(feature_lake)
+    assert version == meta["data_version"] == stored_version(feature_lake, "flights")
     again = _materialize(config, instance).get_asset_materialization_events()[0]
     assert again.event_specific_data.materialization.tags["dagster/data_version"] == version
     pinned = _materialize(
@@ -112,7 +115,7 @@ def test_rows_without_known_outcomes_are_not_trained_on(feature_lake, feature_da
 
     config = {"window_days": 14, "validation_days": 3, "holdout_days": 3}
     assert _materialize(config, DagsterInstance.ephemeral()).success
-    splits = read_splits(feature_lake)
+    splits = read_splits(feature_lake, "flights")
     holdout_days = sorted(
         pd.to_datetime(splits["holdout"]["flight_date"]).dt.strftime("%Y-%m-%d").unique()
     )
@@ -137,7 +140,7 @@ def test_a_day_that_failed_its_gates_is_not_trained_on(feature_lake, feature_day
     )
     config = {"window_days": 14, "validation_days": 3, "holdout_days": 3}
     assert _materialize(config, DagsterInstance.ephemeral()).success
-    splits = read_splits(feature_lake)
+    splits = read_splits(feature_lake, "flights")
     trained_days = set()
     for frame in splits.values():
         trained_days |= set(pd.to_datetime(frame["flight_date"]).dt.strftime("%Y-%m-%d"))

@@ -9,9 +9,10 @@ from dagster import DagsterInstance, materialize
 
 from leanops_assets.resources import LakeResource, MlflowResource, TuningResource
 from leanops_assets.training.assets import training_set, tuned_model
-from leanops_assets.training.tracking import mlflow_tracking_resource
+from leanops_assets.training.tracking import experiment_for, mlflow_tracking_resource
 from leanops_assets.training.tuning import TuningPlan, open_storage, run_study
 from leanops_assets.training.workflow import read_candidate
+from leanops_assets_tests.training.handmade_features import FLIGHTS, TABLE
 
 PLAN = TuningPlan(n_trials=8, seed=7, iterations_per_step=10, max_steps=4, threads=1)
 
@@ -26,7 +27,7 @@ def _splits(feature_days: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_study_prunes_resumes_and_reproduces(tmp_path: Path, feature_days):
     train, validation = _splits(feature_days)
     storage = open_storage("", tmp_path / "journal.log")
-    first = run_study(train, validation, "flights-v1", storage, PLAN)
+    first = run_study(train, validation, TABLE, "flights-v1", storage, PLAN)
     assert len(first.history) == 8 and first.new_trials == list(range(8))
     assert first.count("PRUNED") >= 1, first.history
     assert first.count("COMPLETE") >= PLAN.pruner_startup_trials
@@ -35,7 +36,12 @@ def test_study_prunes_resumes_and_reproduces(tmp_path: Path, feature_days):
     # Same name, same storage: the study resumes; the best can only stay or improve.
     again = open_storage("", tmp_path / "journal.log")
     second = run_study(
-        train, validation, "flights-v1", again, TuningPlan(**{**PLAN.__dict__, "n_trials": 3})
+        train,
+        validation,
+        TABLE,
+        "flights-v1",
+        again,
+        TuningPlan(**{**PLAN.__dict__, "n_trials": 3}),
     )
     assert len(second.history) == 11 and second.new_trials == [8, 9, 10]
     assert second.best_value >= first.best_value
@@ -46,7 +52,7 @@ def test_study_prunes_resumes_and_reproduces(tmp_path: Path, feature_days):
 
     # A fresh study with the same seed and data reproduces the first session exactly.
     replay = run_study(
-        train, validation, "flights-v1", open_storage("", tmp_path / "other.log"), PLAN
+        train, validation, TABLE, "flights-v1", open_storage("", tmp_path / "other.log"), PLAN
     )
     pd.testing.assert_frame_equal(replay.history, first.history)
 
@@ -111,7 +117,7 @@ def test_tuned_model_resumes_its_study_and_logs_to_mlflow(feature_lake, leanops_
 
     # One MLflow parent run per materialization, linked to its Dagster run, trials as children.
     client = mlflow.MlflowClient(MlflowResource().resolved_tracking_uri())
-    experiment = client.get_experiment_by_name(MlflowResource().experiment)
+    experiment = client.get_experiment_by_name(experiment_for(MlflowResource(), FLIGHTS))
     assert experiment.artifact_location == (leanops_home / "mlflow" / "artifacts").as_uri()
     for result, meta in ((first, meta1), (second, meta2)):
         parent = client.get_run(meta["mlflow_run_id"])
@@ -129,12 +135,12 @@ def test_tuned_model_resumes_its_study_and_logs_to_mlflow(feature_lake, leanops_
         assert all(client.get_metric_history(c.info.run_id, "validation_auc") for c in children)
 
     # The candidate in the lake points at the second run's model, which scores the holdout.
-    candidate = read_candidate(feature_lake)
+    candidate = read_candidate(feature_lake, "flights")
     assert candidate.run_id == meta2["mlflow_run_id"]
-    from leanops_assets.training.model import predict_late_probability
+    from leanops_assets.training.model import predict_probability
 
-    holdout = feature_lake.read_table("training", "holdout")
-    scores = predict_late_probability(mlflow.pyfunc.load_model(candidate.model_uri), holdout)
+    holdout = feature_lake.read_table("training", "flights_holdout")
+    scores = predict_probability(mlflow.pyfunc.load_model(candidate.model_uri), holdout, TABLE)
     assert scores.shape == (len(holdout),) and ((scores > 0) & (scores < 1)).all()
 
 
@@ -143,10 +149,10 @@ def test_study_resumes_in_an_rdb_storage(tmp_path: Path, feature_days):
     url = f"sqlite:///{tmp_path / 'optuna.db'}"
     plan = TuningPlan(n_trials=2, seed=1, iterations_per_step=10, max_steps=2, threads=1)
     first = run_study(
-        train, validation, "flights-rdb", open_storage(url, tmp_path / "unused"), plan
+        train, validation, TABLE, "flights-rdb", open_storage(url, tmp_path / "unused"), plan
     )
     second = run_study(
-        train, validation, "flights-rdb", open_storage(url, tmp_path / "unused"), plan
+        train, validation, TABLE, "flights-rdb", open_storage(url, tmp_path / "unused"), plan
     )
     assert len(first.history) == 2 and len(second.history) == 4
     assert second.best_value >= first.best_value
@@ -166,7 +172,7 @@ def test_tuned_model_without_training_set_fails_clearly_and_marks_its_run(leanop
     failure = result.get_step_failure_events()[0].event_specific_data.error
     assert "materialize training_set first" in failure.cause.message
     client = mlflow.MlflowClient(MlflowResource().resolved_tracking_uri())
-    experiment = client.get_experiment_by_name(MlflowResource().experiment)
+    experiment = client.get_experiment_by_name(experiment_for(MlflowResource(), FLIGHTS))
     (run,) = client.search_runs(
         [experiment.experiment_id], f"tags.dagster_run_id = '{result.run_id}'"
     )
@@ -184,7 +190,7 @@ def test_mlflow_run_of_a_run_that_never_tuned_is_not_left_running(leanops_home):
     )
     assert not result.success
     client = mlflow.MlflowClient(MlflowResource().resolved_tracking_uri())
-    experiment = client.get_experiment_by_name(MlflowResource().experiment)
+    experiment = client.get_experiment_by_name(experiment_for(MlflowResource(), FLIGHTS))
     (run,) = client.search_runs(
         [experiment.experiment_id], f"tags.dagster_run_id = '{result.run_id}'"
     )
