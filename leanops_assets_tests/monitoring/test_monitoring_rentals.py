@@ -184,3 +184,31 @@ def test_compute_drift_on_rentals():
     calm = compute_drift(current, reference, replace(TABLE, not_monitored=("temp_c",)), 0.3)
     assert calm.drifted_columns == ["station"]
     assert calm.drift_share == pytest.approx(1 / 9)
+
+
+def test_the_rentals_sensor_reads_only_the_rentals_drift_report():
+    from dagster import AssetMaterialization, DagsterInstance, build_sensor_context
+
+    policy = MonitoringPolicy(evidence_windows=1)
+    sensor = build_drift_retraining_sensor(RENTALS)
+    with DagsterInstance.ephemeral() as instance:
+
+        def report(key: AssetKey, day: str) -> None:
+            instance.report_runless_asset_event(
+                AssetMaterialization(asset_key=key, partition=day, metadata={"drift_share": 0.9})
+            )
+
+        def tick(cursor: str | None = None):
+            context = build_sensor_context(
+                instance=instance, cursor=cursor, resources={"monitoring_policy": policy}
+            )
+            return sensor(context)
+
+        report(AssetKey("drift_report"), "2024-03-04")  # the flights' report: not rentals'
+        first = tick()
+        assert first.run_requests == []
+        assert first.skip_reason.skip_message.startswith("no drift_report materializations")
+
+        report(AssetKey(["rentals", "drift_report"]), "2024-03-05")
+        second = tick(first.cursor)
+        assert [r.run_key for r in second.run_requests] == ["retrain-2024-03-05-1"]
