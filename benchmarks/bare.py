@@ -20,11 +20,12 @@ def bare_day(
     The champion is loaded by predict and again by drift, as the two assets do. Returns row counts.
     """
     from leanops_assets.contract import load_contract
+    from leanops_assets.dataset import bundled_dataset
     from leanops_assets.datasets.flights.source import bundled_day, scaled_flights_day
     from leanops_assets.features.lake_io import materialize_feature_days
-    from leanops_assets.monitoring.assets import PREDICTIONS, current_window, reference_frame
     from leanops_assets.monitoring.drift import compute_drift, day_timestamp
-    from leanops_assets.monitoring.predict import PREDICTION_SCHEMA, load_champion, score_features
+    from leanops_assets.monitoring.predict import load_champion, prediction_schema, score_features
+    from leanops_assets.monitoring.window import current_window, reference_frame
     from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPolicy
     from leanops_assets.validation.assets import validate_day
 
@@ -32,6 +33,7 @@ def bare_day(
     mlflow = MlflowResource()
     policy = MonitoringPolicy()
     contract = load_contract()
+    flights_ds = bundled_dataset()
     rows: dict[str, int] = {}
 
     def champion():
@@ -60,18 +62,24 @@ def bare_day(
     def predict() -> int:
         frame = lake.read_partition("features", "flights", day)
         model = champion()
-        log = score_features(model.model, frame, model.version)
-        lake.write_partition(*PREDICTIONS, day, log, schema=PREDICTION_SCHEMA)
+        log = score_features(model.model, frame, flights_ds.table, model.version)
+        lake.write_partition(
+            "predictions", "flights", day, log, schema=prediction_schema(flights_ds.table)
+        )
         return len(log)
 
     def drift() -> int:
         model = champion()
-        current, _ = current_window(lake, day, model)
-        reference, _ = reference_frame(lake, model)
+        current, _ = current_window(lake, flights_ds, day, model)
+        reference, _ = reference_frame(lake, flights_ds, model)
         outcome = compute_drift(
-            current, reference, policy.drift_share_threshold, timestamp=day_timestamp(day)
+            current,
+            reference,
+            flights_ds.table,
+            policy.drift_share_threshold,
+            timestamp=day_timestamp(day),
         )
-        outcome.save_html(policy.resolved_reports_dir() / "drift" / f"{day}.html")
+        outcome.save_html(policy.resolved_reports_dir() / "flights" / "drift" / f"{day}.html")
         return outcome.current_rows
 
     for name, fn in zip(STAGES, (ingest, validate, features, predict, drift), strict=True):

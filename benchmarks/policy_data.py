@@ -26,7 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.features.schema import DATE_COLUMN, LABEL_COLUMN
+
+FLIGHTS_TABLE = bundled_dataset().table  # what monitoring's scoring and drift take
 
 
 def day_range(first: str, last: str) -> list[str]:
@@ -205,7 +208,7 @@ class ModelBank:
             predict_probability(pipeline, holdout, table),
         ).auc
         reference = reference_sample(fit_rows)
-        reference[SCORE_COLUMN] = positive_scores(pipeline, reference).to_numpy()
+        reference[SCORE_COLUMN] = positive_scores(pipeline, reference, FLIGHTS_TABLE).to_numpy()
         model = Model(end_day, pipeline, days.holdout, auc, reference, fit_seconds)
         self.models[end_day] = model
         return model
@@ -215,7 +218,9 @@ class ModelBank:
         if key not in self.scores:
             from leanops_assets.monitoring.predict import positive_scores
 
-            self.scores[key] = positive_scores(model.pipeline, self.by_day[day]).to_numpy()
+            self.scores[key] = positive_scores(
+                model.pipeline, self.by_day[day], FLIGHTS_TABLE
+            ).to_numpy()
         return self.scores[key]
 
     def auc_on(self, model: Model, days: list[str]) -> float:
@@ -242,7 +247,7 @@ class ModelBank:
             current = pd.concat([self.by_day[d] for d in window], ignore_index=True)
             current[SCORE_COLUMN] = np.concatenate([self.day_scores(model, d) for d in window])
             started = time.perf_counter()
-            columns, _, _ = measure_drift(current, model.reference)
+            columns, _, _ = measure_drift(current, model.reference, FLIGHTS_TABLE)
             self.drift_seconds += time.perf_counter() - started
             self.drift[key] = (drift_share(columns), self.auc_on(model, window))
         return self.drift[key]

@@ -1,4 +1,5 @@
-"""Monitoring assets: the daily prediction log and the daily Evidently drift report."""
+"""Monitoring assets of a dataset: the daily prediction log and the daily Evidently drift report
+(and, in shadow_assets.py, the shadow comparison after a promotion)."""
 
 import hashlib
 import json
@@ -12,6 +13,7 @@ from dagster import (
     AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
+    AssetsDefinition,
     BetaWarning,
     DataVersion,
     MaterializeResult,
@@ -20,23 +22,33 @@ from dagster import (
     asset,
 )
 
-from leanops_assets.features.schema import ALL_COLUMNS
+from leanops_assets.dataset import (
+    DRIFT_REPORT,
+    PREDICTIONS,
+    REGISTERED_MODEL,
+    TRAINING_SET,
+    Dataset,
+    bundled_dataset,
+)
 from leanops_assets.monitoring.policy import DRIFT_WINDOW_DAYS
-from leanops_assets.partitions import daily_partitions
+from leanops_assets.monitoring.shadow_assets import build_shadow_comparison
+from leanops_assets.monitoring.window import (
+    FEATURES_STAGE,
+    PREDICTIONS_STAGE,
+    current_window,
+    reference_frame,
+    served_versions,
+)
+from leanops_assets.partitions import daily_partitions_for
 from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPolicy
-from leanops_assets.storage import Lake
-from leanops_assets.training.tracking import mlflow_model_version_link
+from leanops_assets.training.tracking import mlflow_model_version_link, model_name_for
 
 # pandas, scikit-learn and Evidently load in the runs that score and report, not with the
 # definitions: the helpers below import them where they are used.
 if TYPE_CHECKING:
-    import pandas as pd
-
     from leanops_assets.monitoring.drift import DriftOutcome
     from leanops_assets.monitoring.predict import Champion, LiveMetrics
 
-FEATURES = ("features", "flights")
-PREDICTIONS = ("predictions", "flights")
 DRIFT_CHECK_NAME = "drift_within_threshold"
 
 # The window reaches before the first partition for the first days of the year: allowed.
@@ -49,13 +61,13 @@ with warnings.catch_warnings():
     )
 
 
-def load_serving(mlflow: MlflowResource, alias: str = "champion") -> "Champion":
-    """The model version under `alias` (default: the champion), loaded from the registry."""
+def load_serving(mlflow: MlflowResource, ds: Dataset, alias: str = "champion") -> "Champion":
+    """The dataset's model version under `alias` (default: the champion), from the registry."""
     from leanops_assets.monitoring.predict import load_champion
 
     tracking_uri = mlflow.resolved_tracking_uri()
     return load_champion(
-        tracking_uri, mlflow.registry_uri or tracking_uri, mlflow.model_name, alias
+        tracking_uri, mlflow.registry_uri or tracking_uri, model_name_for(mlflow, ds), alias
     )
 
 
@@ -91,100 +103,6 @@ def _live_metadata(metrics: "LiveMetrics") -> dict[str, MetadataValue]:
             MetadataValue.int(value) if isinstance(value, int) else MetadataValue.float(value)
         )
     return out
-
-
-@asset(
-    name="batch_predictions",
-    partitions_def=daily_partitions,
-    group_name="monitoring",
-    kinds={"mlflow", "parquet"},
-    deps=["flight_features", "registered_model"],
-    description="The day's flights scored by the champion (and, after a promotion, by the champion "
-    "it replaced, in shadow): the prediction log, with live quality.",
-)
-def batch_predictions(
-    context: AssetExecutionContext,
-    lake: LakeResource,
-    mlflow: MlflowResource,
-    monitoring_policy: MonitoringPolicy,
-) -> MaterializeResult:
-    from leanops_assets.monitoring.predict import PREDICTION_SCHEMA, live_metrics, score_features
-    from leanops_assets.monitoring.shadow_assets import score_in_shadow
-
-    day = context.partition_key
-    store = lake.lake()
-    features = store.read_partition(*FEATURES, day)
-    if features.empty:
-        raise ValueError(
-            f"feature partition {day} ({store.partition_path(*FEATURES, day)}) has no rows; "
-            f"there is nothing to score"
-        )
-    champion = load_serving(mlflow)
-    log = score_features(champion.model, features, champion.version)
-    written = store.write_partition(*PREDICTIONS, day, log, schema=PREDICTION_SCHEMA)
-    metrics = live_metrics(log)
-    context.log.info(f"scored {len(log)} flights of {day} with {champion.uri}")
-    shadow = score_in_shadow(store, mlflow, champion, day, features, monitoring_policy.shadow_days)
-    return MaterializeResult(
-        metadata={
-            **_live_metadata(metrics),
-            **_champion_metadata(champion, mlflow),
-            **shadow,
-            "scored_at": MetadataValue.timestamp(datetime.now(UTC)),
-            "path": MetadataValue.path(str(written.path)),
-            "content_hash": MetadataValue.text(written.content_hash),
-            "preview": MetadataValue.md(log.head(10).to_markdown(index=False)),
-        },
-        data_version=DataVersion(written.content_hash),
-    )
-
-
-def current_window(store: Lake, day: str, champion: "Champion") -> "tuple[pd.DataFrame, list[str]]":
-    """Features of the drift window, every day scored by the champion itself.
-
-    Days served by an earlier champion are re-scored, so score drift and live AUC describe one
-    model. Day `day` must be present; earlier days are used when their features are in the lake
-    (the first days of the year have a shorter window).
-    """
-    from leanops_assets.monitoring.drift import window_days
-    from leanops_assets.monitoring.predict import (
-        MODEL_VERSION_COLUMN,
-        SCORE_COLUMN,
-        positive_scores,
-    )
-
-    first = daily_partitions.get_first_partition_key()
-    days = [
-        d
-        for d in window_days(day, DRIFT_WINDOW_DAYS, first_day=first)
-        if d == day or store.has_partition(*FEATURES, d)
-    ]
-    current = store.read_partitions(*FEATURES, days)[ALL_COLUMNS]
-    current[SCORE_COLUMN] = positive_scores(champion.model, current).to_numpy()
-    current[MODEL_VERSION_COLUMN] = champion.version
-    return current, days
-
-
-def served_versions(store: Lake, days: list[str]) -> "dict[str, list[str]]":
-    """The model versions the prediction log records for each day that has one."""
-    from leanops_assets.monitoring.predict import MODEL_VERSION_COLUMN
-
-    return {
-        d: sorted(store.read_partition(*PREDICTIONS, d)[MODEL_VERSION_COLUMN].astype(str).unique())
-        for d in days
-        if store.has_partition(*PREDICTIONS, d)
-    }
-
-
-def reference_frame(store: Lake, champion: "Champion") -> "tuple[pd.DataFrame, str]":
-    """The sample of the champion's own training data, scored by the champion, and its version."""
-    from leanops_assets.monitoring.predict import SCORE_COLUMN, positive_scores
-    from leanops_assets.monitoring.reference import champion_reference
-
-    reference, version = champion_reference(store, champion)
-    sample = reference.copy()
-    sample[SCORE_COLUMN] = positive_scores(champion.model, sample).to_numpy()
-    return sample, version
 
 
 def _drift_version(outcome: "DriftOutcome", champion: "Champion", reference_version: str) -> str:
@@ -226,46 +144,15 @@ def drift_check_result(
     )
 
 
-@asset(
-    name="drift_report",
-    partitions_def=daily_partitions,
-    group_name="monitoring",
-    kinds={"evidently", "html"},
-    deps=[
-        AssetDep("batch_predictions", partition_mapping=_WINDOW),
-        AssetDep("flight_features", partition_mapping=_WINDOW),
-        "training_set",
-        "registered_model",
-    ],
-    check_specs=[
-        AssetCheckSpec(
-            DRIFT_CHECK_NAME,
-            asset="drift_report",
-            description="The share of drifted features is at most the policy's threshold.",
-        )
-    ],
-    description="Evidently report of the week ending on the day against the champion's training data.",
-)
-def drift_report(
-    context: AssetExecutionContext,
-    lake: LakeResource,
-    mlflow: MlflowResource,
-    monitoring_policy: MonitoringPolicy,
-) -> MaterializeResult:
-    from leanops_assets.monitoring.drift import compute_drift, day_timestamp
-
-    day = context.partition_key
-    store = lake.lake()
-    champion = load_serving(mlflow)
-    current, days = current_window(store, day, champion)
-    reference, reference_version = reference_frame(store, champion)
-    threshold = monitoring_policy.drift_share_threshold
-    outcome = compute_drift(current, reference, threshold, timestamp=day_timestamp(day))
-    path = outcome.save_html(monitoring_policy.resolved_reports_dir() / "drift" / f"{day}.html")
-
-    served = served_versions(store, days)
-    rescored = [d for d, versions in served.items() if versions != [champion.version]]
-    metadata = {
+def _drift_metadata(
+    outcome: "DriftOutcome",
+    champion: "Champion",
+    reference_version: str,
+    days: list[str],
+    served: dict[str, list[str]],
+    rescored: list[str],
+) -> dict[str, MetadataValue]:
+    return {
         "drift_share": MetadataValue.float(outcome.drift_share),
         "drifted_columns": MetadataValue.json(outcome.drifted_columns),
         "drifted_count": MetadataValue.int(len(outcome.drifted_columns)),
@@ -284,16 +171,125 @@ def drift_report(
             sorted({v for vs in served.values() for v in vs})
         ),
         "rescored_days": MetadataValue.json(rescored),
-        "report": MetadataValue.path(str(path)),
-        "columns": MetadataValue.md(_column_table(outcome)),
     }
-    if outcome.live_auc is not None:
-        metadata["live_auc"] = MetadataValue.float(outcome.live_auc)
-    context.log.info(
-        f"drift share {outcome.drift_share:.3f} over {days[0]}..{day}; report at {path}"
+
+
+def build_monitoring_assets(ds: Dataset) -> list[AssetsDefinition]:
+    """The dataset's batch_predictions, drift_report (with its check) and shadow_comparison."""
+    table = ds.table
+    partitions = daily_partitions_for(ds.contract)
+
+    @asset(
+        key=ds.key(PREDICTIONS),
+        partitions_def=partitions,
+        group_name="monitoring",
+        kinds={"mlflow", "parquet"},
+        deps=[ds.key(ds.features_asset), ds.key(REGISTERED_MODEL)],
+        description="The day's rows scored by the champion (and, after a promotion, by the "
+        "champion it replaced, in shadow): the prediction log, with live quality.",
     )
-    return MaterializeResult(
-        metadata=metadata,
-        check_results=[drift_check_result(outcome.drift_share, threshold, outcome.drifted_columns)],
-        data_version=DataVersion(_drift_version(outcome, champion, reference_version)),
+    def batch_predictions(
+        context: AssetExecutionContext,
+        lake: LakeResource,
+        mlflow: MlflowResource,
+        monitoring_policy: MonitoringPolicy,
+    ) -> MaterializeResult:
+        from leanops_assets.monitoring.predict import (
+            live_metrics,
+            prediction_schema,
+            score_features,
+        )
+        from leanops_assets.monitoring.shadow_assets import score_in_shadow
+
+        day = context.partition_key
+        store = lake.lake()
+        features = store.read_partition(FEATURES_STAGE, ds.name, day)
+        if features.empty:
+            raise ValueError(
+                f"feature partition {day} ({store.partition_path(FEATURES_STAGE, ds.name, day)}) "
+                f"has no rows; there is nothing to score"
+            )
+        champion = load_serving(mlflow, ds)
+        log = score_features(champion.model, features, table, champion.version)
+        written = store.write_partition(
+            PREDICTIONS_STAGE, ds.name, day, log, schema=prediction_schema(table)
+        )
+        metrics = live_metrics(log, table)
+        context.log.info(f"scored {len(log)} rows of {day} with {champion.uri}")
+        shadow = score_in_shadow(
+            store, mlflow, ds, champion, day, features, monitoring_policy.shadow_days
+        )
+        return MaterializeResult(
+            metadata={
+                **_live_metadata(metrics),
+                **_champion_metadata(champion, mlflow),
+                **shadow,
+                "scored_at": MetadataValue.timestamp(datetime.now(UTC)),
+                "path": MetadataValue.path(str(written.path)),
+                "content_hash": MetadataValue.text(written.content_hash),
+                "preview": MetadataValue.md(log.head(10).to_markdown(index=False)),
+            },
+            data_version=DataVersion(written.content_hash),
+        )
+
+    @asset(
+        key=ds.key(DRIFT_REPORT),
+        partitions_def=partitions,
+        group_name="monitoring",
+        kinds={"evidently", "html"},
+        deps=[
+            AssetDep(ds.key(PREDICTIONS), partition_mapping=_WINDOW),
+            AssetDep(ds.key(ds.features_asset), partition_mapping=_WINDOW),
+            ds.key(TRAINING_SET),
+            ds.key(REGISTERED_MODEL),
+        ],
+        check_specs=[
+            AssetCheckSpec(
+                DRIFT_CHECK_NAME,
+                asset=ds.key(DRIFT_REPORT),
+                description="The share of drifted features is at most the policy's threshold.",
+            )
+        ],
+        description="Evidently report of the week ending on the day against the champion's "
+        "training data.",
     )
+    def drift_report(
+        context: AssetExecutionContext,
+        lake: LakeResource,
+        mlflow: MlflowResource,
+        monitoring_policy: MonitoringPolicy,
+    ) -> MaterializeResult:
+        from leanops_assets.monitoring.drift import compute_drift, day_timestamp
+
+        day = context.partition_key
+        store = lake.lake()
+        champion = load_serving(mlflow, ds)
+        current, days = current_window(store, ds, day, champion)
+        reference, reference_version = reference_frame(store, ds, champion)
+        threshold = monitoring_policy.drift_share_threshold
+        outcome = compute_drift(current, reference, table, threshold, day_timestamp(day))
+        reports = monitoring_policy.resolved_reports_dir() / ds.name / "drift"
+        path = outcome.save_html(reports / f"{day}.html")
+        served = served_versions(store, ds.name, days)
+        rescored = [d for d, versions in served.items() if versions != [champion.version]]
+        metadata = _drift_metadata(outcome, champion, reference_version, days, served, rescored)
+        metadata["report"] = MetadataValue.path(str(path))
+        metadata["columns"] = MetadataValue.md(_column_table(outcome))
+        if outcome.live_auc is not None:
+            metadata["live_auc"] = MetadataValue.float(outcome.live_auc)
+        context.log.info(
+            f"drift share {outcome.drift_share:.3f} over {days[0]}..{day}; report at {path}"
+        )
+        return MaterializeResult(
+            metadata=metadata,
+            check_results=[
+                drift_check_result(outcome.drift_share, threshold, outcome.drifted_columns)
+            ],
+            data_version=DataVersion(_drift_version(outcome, champion, reference_version)),
+        )
+
+    return [batch_predictions, drift_report, build_shadow_comparison(ds)]
+
+
+# The bundled flights' assets (definitions.py assembles datasets through the component).
+batch_predictions, drift_report, shadow_comparison = build_monitoring_assets(bundled_dataset())

@@ -1,8 +1,8 @@
-"""Drift of a window of scored flights against the champion's training reference, with Evidently.
+"""Drift of a window of scored rows against the champion's training reference, with Evidently.
 
-Choices, measured on the 2013 data (see leanops_assets_tests/monitoring/test_monitoring_drift.py):
+Choices, measured on the bundled 2013 flights (see leanops_assets_tests/monitoring/test_monitoring_drift.py):
 
-- Window: the 7 partition days ending at D (about 6,000 flights). A week holds every weekday
+- Window: the 7 partition days ending at D (about 6,000 rows there). A week holds every weekday
   once, so the weekday mix and weekend schedules compare like with like; a single day has one
   weekday and about 900 rows, and its drift verdict swings with that day's weather.
 - Reference: a fixed-size random sample (5,000 rows, fixed seed) of the champion's training
@@ -16,9 +16,10 @@ Choices, measured on the 2013 data (see leanops_assets_tests/monitoring/test_mon
   a January-February reference, a February week taken from inside it flags 14 of 30 features
   at 0.1 but 2 at 0.5; against the first two weeks of January, a July week flags 17 of 30 at
   0.5 (temperature, dew point, late and cancel rates, destinations, routes).
-- Calendar features (month, day_of_year, days_to_nearest_holiday) are deterministic in the date:
-  any window after the training window has "drifted" in them by construction, so they are left
-  out of the drift share. Columns with no values on one side are reported, not tested.
+- Calendar features (the contract's `features.not_monitored`, such as month or day_of_year) are
+  deterministic in the date: any window after the training window has "drifted" in them by
+  construction, so they are left out of the drift share. Columns with no values on one side are
+  reported, not tested.
 """
 
 from __future__ import annotations
@@ -28,23 +29,18 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from leanops_assets.features.schema import (
-    CATEGORICAL_FEATURES,
-    LABEL_COLUMN,
-    NUMERIC_FEATURES,
-    UNMONITORED_FEATURES,
-)
 from leanops_assets.monitoring.policy import DRIFT_WINDOW_DAYS
 from leanops_assets.monitoring.predict import SCORE_COLUMN
 
+if TYPE_CHECKING:
+    from leanops_assets.dataset import FeatureTable
+
 REFERENCE_SAMPLE_ROWS = 5000
 REFERENCE_SAMPLE_SEED = 2013
-
-CALENDAR_FEATURES = UNMONITORED_FEATURES  # the contract's features.not_monitored
 
 NUMERIC_METHOD = "wasserstein"
 NUMERIC_THRESHOLD = 0.5
@@ -77,22 +73,23 @@ def reference_sample(
 
 
 def monitored_features(
-    current: pd.DataFrame, reference: pd.DataFrame
+    current: pd.DataFrame, reference: pd.DataFrame, table: FeatureTable
 ) -> tuple[list[str], list[str], list[str]]:
     """(numeric, categorical, without_data): the features the drift share is taken over.
 
-    Calendar features are left out; a feature with no values in either frame cannot be tested.
+    The table's unmonitored (calendar) features are left out; a feature with no values in either
+    frame cannot be tested.
     """
     numeric, categorical, without_data = [], [], []
-    for column in [*CATEGORICAL_FEATURES, *NUMERIC_FEATURES]:
-        if column in CALENDAR_FEATURES:
+    for column in table.feature_columns:
+        if column in table.not_monitored:
             continue
         for frame, side in ((current, "current"), (reference, "reference")):
             if column not in frame.columns:
                 raise KeyError(f"feature column {column!r} is missing from the {side} frame")
         if current[column].isna().all() or reference[column].isna().all():
             without_data.append(column)
-        elif column in CATEGORICAL_FEATURES:
+        elif column in table.categorical:
             categorical.append(column)
         else:
             numeric.append(column)
@@ -129,11 +126,11 @@ class DriftOutcome:
         return write_text_atomic(self.snapshot.get_html_str(as_iframe=False), path)
 
 
-def labels_complete(frame: pd.DataFrame) -> bool:
+def labels_complete(frame: pd.DataFrame, label_column: str) -> bool:
     """Quality can be measured: every row has its label and both classes occur."""
-    if LABEL_COLUMN not in frame.columns or frame[LABEL_COLUMN].isna().any():
+    if label_column not in frame.columns or frame[label_column].isna().any():
         return False
-    return frame[LABEL_COLUMN].nunique() == 2
+    return frame[label_column].nunique() == 2
 
 
 def _column_drift(
@@ -151,14 +148,14 @@ def _column_drift(
 
 
 def measure_drift(
-    current: pd.DataFrame, reference: pd.DataFrame
+    current: pd.DataFrame, reference: pd.DataFrame, table: FeatureTable
 ) -> tuple[list[ColumnDrift], ColumnDrift, list[str]]:
     """(feature drifts, score drift, features without data): the numbers the drift decision uses.
 
     The stattests are the ones the Evidently report runs (compute_drift checks that the report's
     share agrees), without the report's charts, which cost about 90 % of its time.
     """
-    numeric, categorical, without_data = monitored_features(current, reference)
+    numeric, categorical, without_data = monitored_features(current, reference, table)
     columns = [
         *(_column_drift(current, reference, c, "cat", CATEGORICAL_METHOD, CATEGORICAL_THRESHOLD)
           for c in categorical),
@@ -176,13 +173,15 @@ def drift_share(columns: list[ColumnDrift]) -> float:
 def compute_drift(
     current: pd.DataFrame,
     reference: pd.DataFrame,
+    table: FeatureTable,
     drift_share_threshold: float,
     timestamp: datetime | None = None,
 ) -> DriftOutcome:
     """Run the Evidently report: data drift per feature, score drift, and quality when labelled.
 
-    Both frames hold the feature columns, `score` (the champion's probability of is_late) and,
-    when known, `is_late`. Quality is computed only when every current row has its label.
+    Both frames hold the table's feature columns, `score` (the champion's probability of
+    label = 1) and, when known, the label. Quality is computed only when every current row has
+    its label.
     """
     from evidently import BinaryClassification, DataDefinition, Dataset, Report
     from evidently.metrics import ValueDrift
@@ -194,18 +193,19 @@ def compute_drift(
         if SCORE_COLUMN not in frame.columns:
             raise KeyError(f"the {side} frame has no {SCORE_COLUMN!r} column; score it first")
 
-    columns, prediction_drift, without_data = measure_drift(current, reference)
+    label = table.label_column
+    columns, prediction_drift, without_data = measure_drift(current, reference, table)
     features = [c.column for c in columns]
     numeric = [c.column for c in columns if c.method == NUMERIC_METHOD]
     categorical = [c.column for c in columns if c.method == CATEGORICAL_METHOD]
-    labelled = labels_complete(current) and labels_complete(reference)
-    keep = [*features, SCORE_COLUMN, *([LABEL_COLUMN] if labelled else [])]
+    labelled = labels_complete(current, label) and labels_complete(reference, label)
+    keep = [*features, SCORE_COLUMN, *([label] if labelled else [])]
 
     definition = DataDefinition(
         numerical_columns=[*numeric, SCORE_COLUMN],
         categorical_columns=categorical,
         classification=(
-            [BinaryClassification(target=LABEL_COLUMN, prediction_probas=SCORE_COLUMN, pos_label=1)]
+            [BinaryClassification(target=label, prediction_probas=SCORE_COLUMN, pos_label=1)]
             if labelled
             else None
         ),
@@ -214,7 +214,7 @@ def compute_drift(
     def dataset(frame: pd.DataFrame) -> Any:
         data = frame[keep].copy()
         if labelled:
-            data[LABEL_COLUMN] = data[LABEL_COLUMN].astype("int64")
+            data[label] = data[label].astype("int64")
         return Dataset.from_pandas(data, data_definition=definition)
 
     items: list[Any] = [

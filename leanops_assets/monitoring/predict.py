@@ -1,15 +1,18 @@
-"""Scoring a day's flights with the champion, and the live metrics of the prediction log."""
+"""Scoring a day's rows with the champion, and the live metrics of the prediction log."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
 
-from leanops_assets.features.schema import DATE_COLUMN, ID_COLUMN, LABEL_COLUMN
-from leanops_assets.training.model import feature_matrix
+# Interim: training/model.py's pinned functions once the training branch merges.
+from leanops_assets.training.model import feature_matrix, predict_probability
+
+if TYPE_CHECKING:
+    from leanops_assets.dataset import FeatureTable
 
 CHAMPION_ALIAS = "champion"
 PREVIOUS_ALIAS = "previous"  # the champion the current one replaced; scored in shadow for a while
@@ -20,24 +23,31 @@ TRAINING_DATA_VERSION_TAG = "leanops.training_data_version"
 SCORE_COLUMN = "score"
 PREDICTED_COLUMN = "predicted"
 MODEL_VERSION_COLUMN = "model_version"
-PREDICTION_COLUMNS = [
-    ID_COLUMN,
-    DATE_COLUMN,
-    SCORE_COLUMN,
-    PREDICTED_COLUMN,
-    MODEL_VERSION_COLUMN,
-    LABEL_COLUMN,
-]
-PREDICTION_SCHEMA = pa.schema(
-    [
-        pa.field(ID_COLUMN, pa.string(), nullable=False),
-        pa.field(DATE_COLUMN, pa.date32(), nullable=False),
-        pa.field(SCORE_COLUMN, pa.float64(), nullable=False),
-        pa.field(PREDICTED_COLUMN, pa.int8(), nullable=False),
-        pa.field(MODEL_VERSION_COLUMN, pa.string(), nullable=False),
-        pa.field(LABEL_COLUMN, pa.int8(), nullable=True),
+
+
+def prediction_columns(table: FeatureTable) -> list[str]:
+    """The prediction log's columns: id, date, score, decision, model version, label."""
+    return [
+        table.id_column,
+        table.date_column,
+        SCORE_COLUMN,
+        PREDICTED_COLUMN,
+        MODEL_VERSION_COLUMN,
+        table.label_column,
     ]
-)
+
+
+def prediction_schema(table: FeatureTable) -> pa.Schema:
+    return pa.schema(
+        [
+            pa.field(table.id_column, pa.string(), nullable=False),
+            pa.field(table.date_column, pa.date32(), nullable=False),
+            pa.field(SCORE_COLUMN, pa.float64(), nullable=False),
+            pa.field(PREDICTED_COLUMN, pa.int8(), nullable=False),
+            pa.field(MODEL_VERSION_COLUMN, pa.string(), nullable=False),
+            pa.field(table.label_column, pa.int8(), nullable=True),
+        ]
+    )
 
 
 class ChampionNotFoundError(LookupError):
@@ -96,51 +106,56 @@ def load_champion(
     )
 
 
-def positive_scores(model: Any, features: pd.DataFrame) -> pd.Series:
-    """The model's probability of is_late = 1 for each row.
+def positive_scores(model: Any, features: pd.DataFrame, table: FeatureTable) -> pd.Series:
+    """The model's probability of label = 1 for each row.
 
     The input is the training stage's `feature_matrix`: the very column order and types the
     champion was fitted on.
     """
     classes = [int(c) for c in model.classes_]
-    if 1 not in classes:
-        raise ValueError(f"the model's classes are {classes}; it never predicts is_late = 1")
-    proba = model.predict_proba(feature_matrix(features))[:, classes.index(1)]
+    if classes != [0, 1]:
+        raise ValueError(
+            f"the model's classes are {classes}; expected [0, 1] ({table.label_column} = 0 or 1)"
+        )
+    proba = predict_probability(model, features, table)
     return pd.Series(proba, index=features.index, name=SCORE_COLUMN, dtype="float64")
 
 
-def score_features(model: Any, features: pd.DataFrame, model_version: str) -> pd.DataFrame:
-    """The prediction log for a feature frame: one row per flight, in the frame's order.
+def score_features(
+    model: Any, features: pd.DataFrame, table: FeatureTable, model_version: str
+) -> pd.DataFrame:
+    """The prediction log for a feature frame: one row per row, in the frame's order.
 
     `predicted` is the model's own decision (`predict`), so a tuned decision threshold inside
-    the pipeline is honoured. `is_late` is carried over where the features already know it.
+    the pipeline is honoured. The label is carried over where the features already know it.
     """
-    predicted = model.predict(feature_matrix(features))
+    label = table.label_column
+    predicted = model.predict(feature_matrix(features, table))
     labels = (
-        features[LABEL_COLUMN].astype("Int8")
-        if LABEL_COLUMN in features.columns
+        features[label].astype("Int8")
+        if label in features.columns
         else pd.Series(pd.NA, index=features.index, dtype="Int8")
     )
     log = pd.DataFrame(
         {
-            ID_COLUMN: features[ID_COLUMN].astype(str).to_numpy(),
-            DATE_COLUMN: features[DATE_COLUMN].to_numpy(),
-            SCORE_COLUMN: positive_scores(model, features).to_numpy(),
+            table.id_column: features[table.id_column].astype(str).to_numpy(),
+            table.date_column: features[table.date_column].to_numpy(),
+            SCORE_COLUMN: positive_scores(model, features, table).to_numpy(),
             PREDICTED_COLUMN: pd.Series(predicted).astype("int8").to_numpy(),
             MODEL_VERSION_COLUMN: str(model_version),
-            LABEL_COLUMN: labels.to_numpy(),
+            label: labels.to_numpy(),
         }
     )
-    return log[PREDICTION_COLUMNS]
+    return log[prediction_columns(table)]
 
 
 @dataclass(frozen=True)
 class LiveMetrics:
     rows: int
     labelled_rows: int
-    positive_rate: float  # share predicted late
+    positive_rate: float  # share predicted positive
     mean_score: float
-    label_rate: float | None  # share actually late, among labelled rows
+    label_rate: float | None  # share actually positive, among labelled rows
     auc: float | None  # None when the labelled rows hold a single class
     log_loss: float | None
     accuracy: float | None
@@ -149,13 +164,14 @@ class LiveMetrics:
         return asdict(self)
 
 
-def live_metrics(predictions: pd.DataFrame) -> LiveMetrics:
+def live_metrics(predictions: pd.DataFrame, table: FeatureTable) -> LiveMetrics:
     """Quality of a prediction log against the labels it carries (rows without one are skipped)."""
     from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
     if predictions.empty:
         raise ValueError("the prediction log has no rows; there is nothing to measure")
-    labelled = predictions[predictions[LABEL_COLUMN].notna()]
+    label = table.label_column
+    labelled = predictions[predictions[label].notna()]
     rows = len(predictions)
     base = {
         "rows": rows,
@@ -165,7 +181,7 @@ def live_metrics(predictions: pd.DataFrame) -> LiveMetrics:
     }
     if labelled.empty:
         return LiveMetrics(**base, label_rate=None, auc=None, log_loss=None, accuracy=None)
-    truth = labelled[LABEL_COLUMN].astype("int64").to_numpy()
+    truth = labelled[label].astype("int64").to_numpy()
     scores = labelled[SCORE_COLUMN].to_numpy()
     two_classes = len(set(truth.tolist())) == 2
     return LiveMetrics(

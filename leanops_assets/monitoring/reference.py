@@ -11,7 +11,9 @@ import pandas as pd
 from leanops_assets.monitoring.drift import reference_sample
 from leanops_assets.monitoring.predict import TRAINING_DATA_VERSION_TAG, Champion
 from leanops_assets.storage import Lake, WrittenFile
-from leanops_assets.training.dataset import stored_version
+
+# Interim: training/dataset.py's pinned functions once the training branch merges.
+from leanops_assets.training.dataset import read_splits, stored_version
 
 REFERENCE_STAGE = "drift_reference"
 # The splits a model is fitted on (train and validation): together they are its reference.
@@ -36,8 +38,13 @@ def store_reference(
     )
 
 
-def champion_reference(lake: Lake, champion: Champion) -> tuple[pd.DataFrame, str]:
+def champion_reference(
+    lake: Lake, champion: Champion, dataset_name: str
+) -> tuple[pd.DataFrame, str]:
     """(reference sample, data version) of the data the champion learned from.
+
+    The reference is keyed by the training data version alone (a hash of the splits' content);
+    `dataset_name` names the training set in the lake to fall back on.
 
     A champion registered before references were stored still works while its training set is
     the one in the lake: the sample is stored from it then.
@@ -51,14 +58,12 @@ def champion_reference(lake: Lake, champion: Champion) -> tuple[pd.DataFrame, st
     dataset = reference_dataset(version)
     path = lake.table_path(REFERENCE_STAGE, dataset)
     if not path.exists():
-        if stored_version(lake) != version:
+        if stored_version(lake, dataset_name) != version:
             raise DriftReferenceMissingError(
                 f"the drift reference of champion {champion.uri} (version {champion.version}, "
                 f"training data {version[:12]}) is not at {path}, and the training set in the "
                 f"lake is another version; re-register the champion's training set "
                 f"(training_set with its window, then registered_model) or roll back"
             )
-        from leanops_assets.training.dataset import read_splits
-
-        store_reference(lake, version, read_splits(lake))
+        store_reference(lake, version, read_splits(lake, dataset_name))
     return lake.read_table(REFERENCE_STAGE, dataset), version

@@ -1,4 +1,5 @@
-"""The drift retraining sensor: reads drift_report materializations, applies the policy."""
+"""A dataset's drift retraining sensor: reads its drift_report materializations, applies the
+policy, requests its retraining job."""
 
 import json
 from typing import Any
@@ -18,6 +19,7 @@ from dagster import (
     sensor,
 )
 
+from leanops_assets.dataset import DRIFT_REPORT, REGISTERED_MODEL, Dataset
 from leanops_assets.monitoring.policy import (
     DayStatus,
     PolicyConfig,
@@ -27,8 +29,7 @@ from leanops_assets.monitoring.policy import (
 )
 from leanops_assets.resources import MonitoringPolicy
 
-DRIFT_REPORT_KEY = AssetKey("drift_report")
-REGISTERED_MODEL_KEY = AssetKey("registered_model")
+# Base names; a dataset scopes them (ds.scoped): the bundled flights keep them as they are.
 RETRAINING_JOB_NAME = "retraining_job"
 SENSOR_NAME = "drift_retraining_sensor"
 RUN_KEY_TAG = "dagster/run_key"
@@ -65,14 +66,17 @@ def format_cursor(after_storage_id: int | None, state: PolicyState) -> str:
 
 
 def read_day_statuses(
-    instance: DagsterInstance, after_storage_id: int | None, log: Any = None
+    instance: DagsterInstance,
+    drift_report_key: AssetKey,
+    after_storage_id: int | None,
+    log: Any = None,
 ) -> tuple[dict[str, DayStatus], int | None]:
     """Statuses of the days materialized since `after_storage_id`; the latest event of a day wins."""
     statuses: dict[str, DayStatus] = {}
     cursor = None
     while True:
         result = instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=DRIFT_REPORT_KEY, after_storage_id=after_storage_id),
+            AssetRecordsFilter(asset_key=drift_report_key, after_storage_id=after_storage_id),
             limit=_PAGE,
             cursor=cursor,
             ascending=True,
@@ -101,7 +105,7 @@ def read_day_statuses(
 
 
 def run_outcome(
-    instance: DagsterInstance, run_key: str, sensor_name: str = SENSOR_NAME
+    instance: DagsterInstance, run_key: str, sensor_name: str, registered_model_key: AssetKey
 ) -> RunOutcome:
     """The state of the latest run launched for `run_key` by this sensor."""
     runs = instance.get_runs(
@@ -111,18 +115,20 @@ def run_outcome(
         return RunOutcome.NOT_FOUND
     status = runs[0].status
     if status == DagsterRunStatus.SUCCESS:
-        return registry_decision(instance, runs[0].run_id)
+        return registry_decision(instance, runs[0].run_id, registered_model_key)
     if status in _FAILED:
         return RunOutcome.FAILED
     return RunOutcome.IN_PROGRESS
 
 
-def registry_decision(instance: DagsterInstance, run_id: str) -> RunOutcome:
+def registry_decision(
+    instance: DagsterInstance, run_id: str, registered_model_key: AssetKey
+) -> RunOutcome:
     """REJECTED when the run's registered_model recorded that the gate kept the champion;
     SUCCEEDED otherwise (promoted, or a job that registers no model)."""
     for record in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION):
         materialization = record.asset_materialization
-        if materialization is None or materialization.asset_key != REGISTERED_MODEL_KEY:
+        if materialization is None or materialization.asset_key != registered_model_key:
             continue
         decision = materialization.metadata.get("decision")
         if decision is not None and decision.value == "rejected":
@@ -134,17 +140,25 @@ def evaluate(
     instance: DagsterInstance,
     cursor: str | None,
     policy: PolicyConfig,
-    sensor_name: str = SENSOR_NAME,
+    ds: Dataset,
     log: Any = None,
 ) -> SensorResult:
-    """One tick: read new drift_report days, look up the last request's run, apply the policy."""
+    """One tick: read the dataset's new drift_report days, look up the last request's run,
+    apply the policy."""
     after_storage_id, state = parse_cursor(cursor)
-    statuses, after_storage_id = read_day_statuses(instance, after_storage_id, log)
+    statuses, after_storage_id = read_day_statuses(
+        instance, ds.key(DRIFT_REPORT), after_storage_id, log
+    )
     state = state.with_days(statuses)
     outcome = (
         None
         if state.last_request is None
-        else run_outcome(instance, state.last_request.run_key, sensor_name)
+        else run_outcome(
+            instance,
+            state.last_request.run_key,
+            ds.scoped(SENSOR_NAME),
+            ds.key(REGISTERED_MODEL),
+        )
     )
     decision = decide(state, outcome, policy)
     new_cursor = format_cursor(after_storage_id, decision.state)
@@ -167,30 +181,34 @@ def evaluate(
 
 
 def build_drift_retraining_sensor(
-    job: Any = None,
-    name: str = SENSOR_NAME,
+    ds: Dataset,
+    retraining_job: Any = None,
     minimum_interval_seconds: int = 60,
 ) -> SensorDefinition:
-    """The sensor requesting `job` (default: the job named retraining_job) when drift says so.
-
-    It takes the MonitoringPolicy resource under the key `monitoring_policy`.
+    """The dataset's sensor (named ds.scoped("drift_retraining_sensor")) requesting
+    `retraining_job` (a job, or by default the job named ds.scoped("retraining_job")) when its
+    drift says so. It takes the MonitoringPolicy resource under the key `monitoring_policy`.
     """
-    target = {"job": job} if job is not None else {"job_name": RETRAINING_JOB_NAME}
+    target = (
+        {"job": retraining_job}
+        if retraining_job is not None
+        else {"job_name": ds.scoped(RETRAINING_JOB_NAME)}
+    )
 
     @sensor(
-        name=name,
+        name=ds.scoped(SENSOR_NAME),
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=DefaultSensorStatus.RUNNING,
         description="Requests retraining when drift_report breaches the monitoring policy in "
-        "independent (non-overlapping) windows, outside the cooldown; one retrain per trigger, failed ones retried, "
-        "rejected ones retried after a short back-off.",
+        "independent (non-overlapping) windows, outside the cooldown; one retrain per trigger, "
+        "failed ones retried, rejected ones retried after a short back-off.",
         **target,
     )
     def drift_retraining_sensor(
         context: SensorEvaluationContext, monitoring_policy: MonitoringPolicy
     ) -> SensorResult:
         return evaluate(
-            context.instance, context.cursor, policy_config(monitoring_policy), name, context.log
+            context.instance, context.cursor, policy_config(monitoring_policy), ds, context.log
         )
 
     return drift_retraining_sensor

@@ -1,7 +1,7 @@
 """Shadow scoring after a promotion, and the rule that rolls a champion back when it does worse live.
 
 For `shadow_days` partition days after its training data ends (the days a new champion serves
-first), the champion it replaced scores the same flights beside it. Once enough of those flights
+first), the champion it replaced scores the same rows beside it. Once enough of those rows
 have their outcome, both are measured on exactly those rows; when the new champion's live AUC is
 below the old one's by more than the margin, the champion is rolled back, once.
 """
@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from leanops_assets.features.schema import ID_COLUMN, LABEL_COLUMN
 from leanops_assets.monitoring.predict import MODEL_VERSION_COLUMN, SCORE_COLUMN, Champion
 
-SHADOW_PREDICTIONS = ("shadow_predictions", "flights")
+if TYPE_CHECKING:
+    from leanops_assets.dataset import FeatureTable
+
+SHADOW_STAGE = "shadow_predictions"  # lake stage of the shadow log: shadow_predictions/<d>/date=D
 # Tags registered_model writes on each version (leanops_assets.registry.promotion).
 HOLDOUT_LAST_DAY_TAG = "leanops.holdout_last_day"
 DECISION_TAG = "leanops.decision"
@@ -69,18 +72,18 @@ class ShadowComparison:
         if self.gap is None:
             return (
                 f"version {self.champion_version} vs {self.shadow_version} in shadow: "
-                f"{self.labelled_rows} flights with outcomes on {len(self.days)} day(s), "
+                f"{self.labelled_rows} rows with outcomes on {len(self.days)} day(s), "
                 f"AUC not measurable yet"
             )
         return (
             f"live AUC of version {self.champion_version} {self.champion_auc:.4f} vs "
             f"{self.shadow_auc:.4f} of version {self.shadow_version} (in shadow) on the same "
-            f"{self.labelled_rows} flights with outcomes, {self.days[0]}..{self.days[-1]}: "
+            f"{self.labelled_rows} rows with outcomes, {self.days[0]}..{self.days[-1]}: "
             f"{'more' if self.gap > self.margin else 'not more'} than {self.margin} worse"
             + (
                 ""
                 if self.labelled_rows >= self.min_labelled_rows
-                else f" (waiting for {self.min_labelled_rows} flights with outcomes)"
+                else f" (waiting for {self.min_labelled_rows} rows with outcomes)"
             )
         )
 
@@ -88,23 +91,24 @@ class ShadowComparison:
 def compare_shadow(
     champion_log: pd.DataFrame,
     shadow_log: pd.DataFrame,
+    table: FeatureTable,
     days: list[str],
     margin: float,
     min_labelled_rows: int,
 ) -> ShadowComparison:
-    """Both models' live AUC on the flights both scored whose outcome has arrived."""
+    """Both models' live AUC on the rows both scored whose outcome has arrived."""
     from sklearn.metrics import roc_auc_score
 
     champion_version = str(champion_log[MODEL_VERSION_COLUMN].iloc[0])
     shadow_version = str(shadow_log[MODEL_VERSION_COLUMN].iloc[0])
     paired = champion_log.merge(
-        shadow_log[[ID_COLUMN, SCORE_COLUMN]],
-        on=ID_COLUMN,
+        shadow_log[[table.id_column, SCORE_COLUMN]],
+        on=table.id_column,
         suffixes=("", "_shadow"),
         validate="1:1",
     )
-    labelled = paired[paired[LABEL_COLUMN].notna()]
-    truth = labelled[LABEL_COLUMN].astype("int64")
+    labelled = paired[paired[table.label_column].notna()]
+    truth = labelled[table.label_column].astype("int64")
     measurable = truth.nunique() == 2
     return ShadowComparison(
         champion_version=champion_version,

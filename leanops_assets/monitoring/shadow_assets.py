@@ -3,9 +3,16 @@ champion back automatically when it does worse live (registry/rollback.py does t
 
 from typing import TYPE_CHECKING
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
-from leanops_assets.partitions import daily_partitions
+from leanops_assets.dataset import PREDICTIONS, SHADOW_COMPARISON, Dataset, bundled_dataset
+from leanops_assets.partitions import daily_partitions_for
 from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPolicy
 from leanops_assets.storage import Lake
 
@@ -14,12 +21,13 @@ if TYPE_CHECKING:
 
     from leanops_assets.monitoring.predict import Champion
 
-PREDICTIONS = ("predictions", "flights")
+PREDICTIONS_STAGE = "predictions"
 
 
 def score_in_shadow(
     store: Lake,
     mlflow: MlflowResource,
+    ds: Dataset,
     champion: "Champion",
     day: str,
     features: "pd.DataFrame",
@@ -29,63 +37,75 @@ def score_in_shadow(
     write the shadow log; returns the metadata to show (empty outside the period)."""
     from leanops_assets.monitoring.assets import load_serving
     from leanops_assets.monitoring.predict import (
-        PREDICTION_SCHEMA,
         PREVIOUS_ALIAS,
         live_metrics,
+        prediction_schema,
         score_features,
     )
-    from leanops_assets.monitoring.shadow import (
-        SHADOW_PREDICTIONS,
-        replaced_version,
-        shadow_period,
-    )
+    from leanops_assets.monitoring.shadow import SHADOW_STAGE, replaced_version, shadow_period
 
     replaced = replaced_version(champion)
     if replaced is None or day not in shadow_period(champion, shadow_days):
         return {}
-    previous = load_serving(mlflow, PREVIOUS_ALIAS)
+    previous = load_serving(mlflow, ds, PREVIOUS_ALIAS)
     if previous.version != replaced:
         return {}  # the champion it replaced is no longer `previous` (a rollback happened)
-    log = score_features(previous.model, features, previous.version)
-    store.write_partition(*SHADOW_PREDICTIONS, day, log, schema=PREDICTION_SCHEMA)
+    log = score_features(previous.model, features, ds.table, previous.version)
+    store.write_partition(SHADOW_STAGE, ds.name, day, log, schema=prediction_schema(ds.table))
     metadata = {"shadow_model_version": MetadataValue.int(int(previous.version))}
-    auc = live_metrics(log).auc
+    auc = live_metrics(log, ds.table).auc
     if auc is not None:
         metadata["shadow_live_auc"] = MetadataValue.float(auc)
     return metadata
 
 
-@asset(
-    name="shadow_comparison",
-    partitions_def=daily_partitions,
-    group_name="monitoring",
-    kinds={"mlflow"},
-    deps=["batch_predictions"],
-    description="After a promotion, the new champion's live AUC against the champion it replaced "
-    "on the same flights; rolls the champion back automatically, once, if it does worse live.",
-)
-def shadow_comparison(
+def build_shadow_comparison(ds: Dataset) -> AssetsDefinition:
+    """The dataset's shadow_comparison: champion against the version it replaced, live."""
+
+    @asset(
+        key=ds.key(SHADOW_COMPARISON),
+        partitions_def=daily_partitions_for(ds.contract),
+        group_name="monitoring",
+        kinds={"mlflow"},
+        deps=[ds.key(PREDICTIONS)],
+        description="After a promotion, the new champion's live AUC against the champion it "
+        "replaced on the same rows; rolls the champion back automatically, once, if it does "
+        "worse live.",
+    )
+    def shadow_comparison(
+        context: AssetExecutionContext,
+        lake: LakeResource,
+        mlflow: MlflowResource,
+        monitoring_policy: MonitoringPolicy,
+    ) -> MaterializeResult:
+        return compare_in_shadow(context, lake.lake(), mlflow, ds, monitoring_policy)
+
+    return shadow_comparison
+
+
+def compare_in_shadow(
     context: AssetExecutionContext,
-    lake: LakeResource,
+    store: Lake,
     mlflow: MlflowResource,
+    ds: Dataset,
     monitoring_policy: MonitoringPolicy,
 ) -> MaterializeResult:
+    """shadow_comparison's body: compare on the shadow days so far, roll back once if worse."""
     from mlflow import MlflowClient
 
     from leanops_assets.monitoring.assets import load_serving
     from leanops_assets.monitoring.shadow import (
-        SHADOW_PREDICTIONS,
+        SHADOW_STAGE,
         compare_shadow,
         replaced_version,
         shadow_period,
     )
     from leanops_assets.registry.assets import rollback_observation
     from leanops_assets.registry.rollback import rollback_once
-    from leanops_assets.training.tracking import configure_mlflow
+    from leanops_assets.training.tracking import configure_mlflow, experiment_for, model_name_for
 
     day = context.partition_key
-    store = lake.lake()
-    champion = load_serving(mlflow)
+    champion = load_serving(mlflow, ds)
     period = shadow_period(champion, monitoring_policy.shadow_days)
     replaced = replaced_version(champion)
     metadata: dict[str, MetadataValue] = {
@@ -103,14 +123,15 @@ def shadow_comparison(
         d
         for d in period
         if d <= day
-        and store.has_partition(*PREDICTIONS, d)
-        and store.has_partition(*SHADOW_PREDICTIONS, d)
+        and store.has_partition(PREDICTIONS_STAGE, ds.name, d)
+        and store.has_partition(SHADOW_STAGE, ds.name, d)
     ]
-    served = store.read_partitions(*PREDICTIONS, days)
-    shadow = store.read_partitions(*SHADOW_PREDICTIONS, days)
+    served = store.read_partitions(PREDICTIONS_STAGE, ds.name, days)
+    shadow = store.read_partitions(SHADOW_STAGE, ds.name, days)
     comparison = compare_shadow(
         served[served["model_version"] == champion.version],
         shadow[shadow["model_version"] == replaced],
+        ds.table,
         days,
         monitoring_policy.rollback_auc_margin,
         monitoring_policy.rollback_min_labelled_rows,
@@ -129,11 +150,16 @@ def shadow_comparison(
         if value is not None:
             metadata[key] = MetadataValue.float(value)
     if comparison.worse_live:
-        configure_mlflow(mlflow)
+        configure_mlflow(mlflow, experiment_for(mlflow, ds))
+        name = model_name_for(mlflow, ds)
         reason = f"automatic rollback on {day}: {comparison.describe()}"
-        done = rollback_once(MlflowClient(), mlflow.model_name, champion.version, replaced, reason)
+        done = rollback_once(MlflowClient(), name, champion.version, replaced, reason)
         if done is not None:
-            context.log.warning(f"{mlflow.model_name}: {reason}")
-            context.log_event(rollback_observation(done, mlflow))
+            context.log.warning(f"{name}: {reason}")
+            context.log_event(rollback_observation(done, mlflow, ds))
             metadata["rolled_back_to"] = MetadataValue.int(int(done.to_version))
     return MaterializeResult(metadata=metadata)
+
+
+# The bundled flights' asset (definitions.py assembles datasets through the component).
+shadow_comparison = build_shadow_comparison(bundled_dataset())

@@ -81,7 +81,7 @@ def test_lifecycle_replay_records_every_asset_check_and_tick_in_postgres(postgre
     assert all(0 <= share <= 1 for share in summary["drift_share"].values())
     assert (reports / "replay.png").stat().st_size > 10_000
     for day in REPLAY_DAYS:
-        assert (reports / "drift" / f"{day}.html").exists(), day
+        assert (reports / "flights" / "drift" / f"{day}.html").exists(), day
 
     from dagster import AssetKey, DagsterInstance, DagsterRunStatus
     from dagster_postgres import (

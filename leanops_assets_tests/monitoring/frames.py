@@ -1,6 +1,6 @@
 """Feature frames built from the real bundled days, with a subset of features computed by hand.
 
-The remaining FEATURE_COLUMNS (holiday distance and hourly volume) are left
+The remaining feature columns (holiday distance and hourly volume) are left
 missing: monitoring must cope with columns the features stage fills and these tests do not.
 """
 
@@ -13,14 +13,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.datasets.flights.source import bundled_day, bundled_table
-from leanops_assets.features.schema import (
-    ALL_COLUMNS,
-    CATEGORICAL_FEATURES,
-    NUMERIC_FEATURES,
-)
-from leanops_assets.features.schema import WEATHER_FEATURES as WEATHER_COLUMNS
 from leanops_assets.validation.derived import add_derived_columns
+
+FLIGHTS = bundled_dataset()
+TABLE = FLIGHTS.table
+# The weather at the origin in the departure hour (joined as of the prediction time).
+WEATHER_COLUMNS = next(
+    list(join.columns.values())
+    for join in FLIGHTS.contract.features.joins
+    if join.table == "weather"
+)
 
 
 @cache
@@ -102,17 +106,17 @@ def _feature_day(day: str) -> pd.DataFrame:
     for key, rates in _rolling_rates(day).items():
         out = out.merge(rates, on=key, how="left")
     out["plane_age"] = (when.year - out["plane_year"]).astype("float64")
-    for column in NUMERIC_FEATURES:
+    for column in TABLE.numeric:
         if column not in out:
             out[column] = np.nan
         out[column] = out[column].astype("float64")
-    for column in CATEGORICAL_FEATURES:
+    for column in TABLE.categorical:
         out[column] = out[column].astype("object")
-    return out[ALL_COLUMNS]
+    return out[TABLE.all_columns]
 
 
 def feature_day(day: str) -> pd.DataFrame:
-    """One day of the feature table, as the features stage lays it out (ALL_COLUMNS)."""
+    """One day of the feature table, as the features stage lays it out (TABLE.all_columns)."""
     return _feature_day(day).copy()
 
 

@@ -6,8 +6,6 @@ import pytest
 from dagster import AssetCheckSeverity, DagsterInstance, build_sensor_context, materialize
 from sklearn.metrics import log_loss, roc_auc_score
 
-from leanops_assets.dataset import bundled_dataset
-from leanops_assets.features.schema import ALL_COLUMNS, DATE_COLUMN, LABEL_COLUMN
 from leanops_assets.monitoring.assets import (
     DRIFT_CHECK_NAME,
     batch_predictions,
@@ -15,10 +13,10 @@ from leanops_assets.monitoring.assets import (
     drift_report,
 )
 from leanops_assets.monitoring.predict import (
-    PREDICTION_COLUMNS,
     TRAINING_DATA_VERSION_TAG,
     ChampionNotFoundError,
     load_champion,
+    prediction_columns,
     score_features,
 )
 from leanops_assets.monitoring.sensors import build_drift_retraining_sensor
@@ -26,9 +24,9 @@ from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPol
 from leanops_assets.storage import Lake
 from leanops_assets.training.dataset import stored_version
 from leanops_assets.training.model import feature_matrix
-from leanops_assets_tests.monitoring.frames import register_champion, train_pipeline
+from leanops_assets_tests.monitoring.frames import FLIGHTS, TABLE, register_champion, train_pipeline
 
-FLIGHTS_TABLE = bundled_dataset().table
+ALL_COLUMNS, DATE_COLUMN, LABEL_COLUMN = TABLE.all_columns, TABLE.date_column, TABLE.label_column
 
 MODEL_NAME = "leanops_monitoring_test"
 JULY = [f"2013-07-0{d}" for d in range(1, 8)]
@@ -86,7 +84,7 @@ def test_predictions_drift_report_check_and_sensor(leanops_home, weeks, january_
     for earlier in JULY[:-1]:
         features = lake.read_partition("features", "flights", earlier)
         lake.write_partition(
-            "predictions", "flights", earlier, score_features(january_model, features, "1")
+            "predictions", "flights", earlier, score_features(january_model, features, TABLE, "1")
         )
 
     first = materialize(
@@ -96,11 +94,11 @@ def test_predictions_drift_report_check_and_sensor(leanops_home, weeks, january_
     event = first.asset_materializations_for_node("batch_predictions")[0]
     log = lake.read_partition("predictions", "flights", day)
     features = lake.read_partition("features", "flights", day)
-    assert list(log.columns) == PREDICTION_COLUMNS
+    assert list(log.columns) == prediction_columns(TABLE)
     assert len(log) == len(features) == event.metadata["dagster/row_count"].value
     assert (log["model_version"] == "1").all()
     truth = features[LABEL_COLUMN]
-    proba = january_model.predict_proba(feature_matrix(features, FLIGHTS_TABLE))[:, 1]
+    proba = january_model.predict_proba(feature_matrix(features, TABLE))[:, 1]
     assert event.metadata["live_auc"].value == pytest.approx(roc_auc_score(truth, proba))
     assert event.metadata["log_loss"].value == pytest.approx(log_loss(truth, proba))
     assert event.metadata["label_rate"].value == pytest.approx(truth.mean())
@@ -133,10 +131,10 @@ def test_predictions_drift_report_check_and_sensor(leanops_home, weeks, january_
     # the drift share, not the AUC floor, is what breaches; the AUC is the champion's on the week.
     week = weeks["jul_wk1"]
     expected_auc = roc_auc_score(
-        week[LABEL_COLUMN], january_model.predict_proba(feature_matrix(week, FLIGHTS_TABLE))[:, 1]
+        week[LABEL_COLUMN], january_model.predict_proba(feature_matrix(week, TABLE))[:, 1]
     )
     assert metadata["live_auc"].value == pytest.approx(expected_auc, abs=1e-9)
-    report = leanops_home / "reports" / "drift" / f"{day}.html"
+    report = leanops_home / "reports" / "flights" / "drift" / f"{day}.html"
     assert metadata["report"].value == str(report)
     assert report.stat().st_size > 10_000
 
@@ -148,7 +146,7 @@ def test_predictions_drift_report_check_and_sensor(leanops_home, weeks, january_
     assert check.metadata["expected_max_drift_share"].value == policy.drift_share_threshold
 
     # The sensor reads the real materialization and asks for a retrain.
-    sensor = build_drift_retraining_sensor()
+    sensor = build_drift_retraining_sensor(FLIGHTS)
     context = build_sensor_context(instance=instance, resources={"monitoring_policy": policy})
     result = sensor(context)
     assert [r.run_key for r in result.run_requests] == [f"retrain-{day}-1"]
@@ -184,7 +182,10 @@ def test_drift_reference_stays_the_champions_training_data_after_a_rejected_retr
     for scored_day in JULY:
         features = lake.read_partition("features", "flights", scored_day)
         lake.write_partition(
-            "predictions", "flights", scored_day, score_features(january_model, features, "1")
+            "predictions",
+            "flights",
+            scored_day,
+            score_features(january_model, features, TABLE, "1"),
         )
 
     def drift_metadata() -> dict:
@@ -243,7 +244,7 @@ def test_a_drift_window_is_scored_by_one_model(leanops_home, weeks, january_mode
         model, version = (january_model, "1") if served_day == JULY[-1] else (earlier_champion, "0")
         features = lake.read_partition("features", "flights", served_day)
         lake.write_partition(
-            "predictions", "flights", served_day, score_features(model, features, version)
+            "predictions", "flights", served_day, score_features(model, features, TABLE, version)
         )
     result = materialize(
         [drift_report],
@@ -258,7 +259,7 @@ def test_a_drift_window_is_scored_by_one_model(leanops_home, weeks, january_mode
     metadata = result.asset_materializations_for_node("drift_report")[0].metadata
     week = weeks["jul_wk1"]
     champion_auc = roc_auc_score(
-        week[LABEL_COLUMN], january_model.predict_proba(feature_matrix(week, FLIGHTS_TABLE))[:, 1]
+        week[LABEL_COLUMN], january_model.predict_proba(feature_matrix(week, TABLE))[:, 1]
     )
     assert metadata["live_auc"].value == pytest.approx(champion_auc, abs=1e-9)
     assert metadata["champion_version"].value == 1

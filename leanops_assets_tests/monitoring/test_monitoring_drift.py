@@ -13,10 +13,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
-from leanops_assets.dataset import bundled_dataset
-from leanops_assets.features.schema import LABEL_COLUMN
 from leanops_assets.monitoring.drift import (
-    CALENDAR_FEATURES,
     compute_drift,
     day_timestamp,
     monitored_features,
@@ -24,14 +21,16 @@ from leanops_assets.monitoring.drift import (
     window_days,
 )
 from leanops_assets.monitoring.predict import (
-    PREDICTION_COLUMNS,
     live_metrics,
     positive_scores,
+    prediction_columns,
     score_features,
 )
 from leanops_assets.training.model import feature_matrix
+from leanops_assets_tests.monitoring.frames import TABLE
 
-FLIGHTS_TABLE = bundled_dataset().table
+LABEL_COLUMN = TABLE.label_column
+CALENDAR_FEATURES = TABLE.not_monitored
 
 THRESHOLD = 0.3
 
@@ -41,7 +40,7 @@ def scored(weeks, january_model) -> dict[str, pd.DataFrame]:
     out = {}
     for name, frame in weeks.items():
         frame = frame.copy()
-        frame["score"] = positive_scores(january_model, frame).to_numpy()
+        frame["score"] = positive_scores(january_model, frame, TABLE).to_numpy()
         out[name] = frame
     return out
 
@@ -65,7 +64,9 @@ def test_reference_sample_is_fixed_size_and_reproducible(weeks):
 
 
 def test_calendar_features_and_empty_columns_are_not_tested(weeks):
-    numeric, categorical, without_data = monitored_features(weeks["jul_wk1"], weeks["jan_train"])
+    numeric, categorical, without_data = monitored_features(
+        weeks["jul_wk1"], weeks["jan_train"], TABLE
+    )
     assert not set(CALENDAR_FEATURES) & set(numeric)
     assert "origin_hour_scheduled_flights" in without_data
     assert "temp" in numeric and "carrier" in categorical
@@ -75,7 +76,9 @@ def test_calendar_features_and_empty_columns_are_not_tested(weeks):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
 def test_january_model_against_july_drifts(scored, tmp_path):
     current, reference = scored["jul_wk1"], reference_sample(scored["jan_train"])
-    outcome = compute_drift(current, reference, THRESHOLD, timestamp=day_timestamp("2013-07-07"))
+    outcome = compute_drift(
+        current, reference, TABLE, THRESHOLD, timestamp=day_timestamp("2013-07-07")
+    )
 
     assert outcome.drift_share > THRESHOLD
     drifted = set(outcome.drifted_columns)
@@ -98,7 +101,7 @@ def test_adjacent_january_weeks_do_not_drift(scored):
     reference = reference_sample(scored["jan_wk3"])
     current = scored["jan_wk4"].copy()
     current[LABEL_COLUMN] = pd.NA  # the labels of the newest week are not known yet
-    outcome = compute_drift(current, reference, THRESHOLD)
+    outcome = compute_drift(current, reference, TABLE, THRESHOLD)
 
     assert outcome.drift_share <= THRESHOLD
     assert set(outcome.drifted_columns) <= {"temp", "dewp", "pressure"}
@@ -108,16 +111,16 @@ def test_adjacent_january_weeks_do_not_drift(scored):
 
 def test_score_features_and_live_metrics_match_sklearn(weeks, january_model):
     frame = weeks["jan_wk3"]
-    log = score_features(january_model, frame, model_version="3")
-    assert list(log.columns) == PREDICTION_COLUMNS
+    log = score_features(january_model, frame, TABLE, model_version="3")
+    assert list(log.columns) == prediction_columns(TABLE)
     assert (log["model_version"] == "3").all()
-    proba = january_model.predict_proba(feature_matrix(frame, FLIGHTS_TABLE))[:, 1]
+    proba = january_model.predict_proba(feature_matrix(frame, TABLE))[:, 1]
     np.testing.assert_allclose(log["score"], proba)
     np.testing.assert_array_equal(
-        log["predicted"], january_model.predict(feature_matrix(frame, FLIGHTS_TABLE))
+        log["predicted"], january_model.predict(feature_matrix(frame, TABLE))
     )
 
-    metrics = live_metrics(log)
+    metrics = live_metrics(log, TABLE)
     truth = frame[LABEL_COLUMN].astype(int)
     assert metrics.rows == metrics.labelled_rows == len(frame)
     assert metrics.auc == pytest.approx(roc_auc_score(truth, proba))
@@ -128,12 +131,12 @@ def test_score_features_and_live_metrics_match_sklearn(weeks, january_model):
 
 
 def test_live_metrics_without_labels_or_with_one_class(weeks, january_model):
-    log = score_features(january_model, weeks["jan_wk3"].head(200), model_version="1")
+    log = score_features(january_model, weeks["jan_wk3"].head(200), TABLE, model_version="1")
     unlabelled = log.assign(is_late=pd.NA)
-    metrics = live_metrics(unlabelled)
+    metrics = live_metrics(unlabelled, TABLE)
     assert metrics.labelled_rows == 0
     assert metrics.auc is metrics.log_loss is metrics.label_rate is None
 
     one_class = log.assign(is_late=0)
-    assert live_metrics(one_class).auc is None
-    assert live_metrics(one_class).log_loss is not None
+    assert live_metrics(one_class, TABLE).auc is None
+    assert live_metrics(one_class, TABLE).log_loss is not None

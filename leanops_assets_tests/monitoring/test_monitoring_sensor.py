@@ -16,6 +16,7 @@ from dagster import (
 )
 from dagster._core.utils import make_new_run_id
 
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.monitoring.sensors import (
     ATTEMPT_TAG,
     RUN_KEY_TAG,
@@ -27,6 +28,8 @@ from leanops_assets.monitoring.sensors import (
     parse_cursor,
 )
 from leanops_assets.resources import MonitoringPolicy
+
+FLIGHTS = bundled_dataset()
 
 POLICY = MonitoringPolicy(
     drift_share_threshold=0.3, live_auc_floor=0.65, evidence_windows=2, cooldown_days=7
@@ -60,7 +63,7 @@ def add_run(instance: DagsterInstance, run_key: str, status: DagsterRunStatus) -
 
 
 def tick(instance: DagsterInstance, cursor: str | None) -> SensorResult:
-    sensor = build_drift_retraining_sensor()
+    sensor = build_drift_retraining_sensor(FLIGHTS)
     context = build_sensor_context(
         instance=instance, cursor=cursor, resources={"monitoring_policy": POLICY}
     )
@@ -74,7 +77,7 @@ def run_keys(result: SensorResult) -> list[str]:
 
 
 def test_sensor_definition():
-    sensor = build_drift_retraining_sensor()
+    sensor = build_drift_retraining_sensor(FLIGHTS)
     assert sensor.name == "drift_retraining_sensor"
     assert sensor.default_status == DefaultSensorStatus.RUNNING
     assert sensor.job_name == "retraining_job"
@@ -163,7 +166,7 @@ def test_assets_sensor_and_resources_load_together(pass_job):
     from leanops_assets.resources import LakeResource, MlflowResource
 
     job = define_asset_job("retraining_job", selection=["batch_predictions"])
-    sensor = build_drift_retraining_sensor(job if pass_job else None)
+    sensor = build_drift_retraining_sensor(FLIGHTS, job if pass_job else None)
     defs = Definitions(
         assets=[batch_predictions, drift_report],
         jobs=[job],
@@ -207,7 +210,7 @@ def test_a_rejected_retrain_is_retried_after_its_back_off_not_the_cooldown(insta
         context = build_sensor_context(
             instance=instance, cursor=cursor, resources={"monitoring_policy": policy}
         )
-        return build_drift_retraining_sensor()(context)
+        return build_drift_retraining_sensor(FLIGHTS)(context)
 
     report_day(instance, "2013-03-01", 0.5, 0.7)
     first = tick_with(None)

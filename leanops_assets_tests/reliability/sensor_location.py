@@ -2,6 +2,7 @@
 
 from dagster import Definitions, job, op
 
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.monitoring.sensors import build_drift_retraining_sensor
 from leanops_assets.resources import MonitoringPolicy
 
@@ -18,7 +19,9 @@ def retraining_job() -> None:
 
 defs = Definitions(
     jobs=[retraining_job],
-    sensors=[build_drift_retraining_sensor(retraining_job, minimum_interval_seconds=1)],
+    sensors=[
+        build_drift_retraining_sensor(bundled_dataset(), retraining_job, minimum_interval_seconds=1)
+    ],
     resources={
         "monitoring_policy": MonitoringPolicy(
             drift_share_threshold=0.3, live_auc_floor=0.65, evidence_windows=1, cooldown_days=7

@@ -53,6 +53,7 @@ def monitoring_home(leanops_home, tmp_path, monkeypatch):
     from leanops_assets.storage import Lake
     from leanops_assets.training.dataset import stored_version
     from leanops_assets_tests.monitoring.frames import (
+        TABLE,
         feature_days,
         register_champion,
         train_pipeline,
@@ -67,7 +68,7 @@ def monitoring_home(leanops_home, tmp_path, monkeypatch):
     for earlier in JULY[:-1]:
         features = lake.read_partition("features", "flights", earlier)
         lake.write_partition(
-            "predictions", "flights", earlier, score_features(model, features, "1")
+            "predictions", "flights", earlier, score_features(model, features, TABLE, "1")
         )
     uri, version = register_champion(model, tmp_path, "crash_model")
     # mlflow.set_*_uri export MLFLOW_*_URI; monkeypatch removes them again after the test
@@ -85,7 +86,7 @@ def monitoring_home(leanops_home, tmp_path, monkeypatch):
 def _outputs(home: Path) -> tuple[Path, Path]:
     return (
         home / "lake" / "predictions" / "flights" / f"date={DAY}" / "part.parquet",
-        home / "reports" / "drift" / f"{DAY}.html",
+        home / "reports" / "flights" / "drift" / f"{DAY}.html",
     )
 
 
