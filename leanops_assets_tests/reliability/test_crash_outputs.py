@@ -149,7 +149,7 @@ TRAINING_CONFIG = {
 def test_sigkill_during_promotion(leanops_home, feature_lake, child_factory):
     from mlflow import MlflowClient
 
-    from leanops_assets.features.schema import FEATURE_COLUMNS
+    from leanops_assets.dataset import bundled_dataset
     from leanops_assets.registry.promotion import gate_candidate
     from leanops_assets.training.dataset import read_splits, stored_version
     from leanops_assets.training.tracking import model_name_for
@@ -168,7 +168,9 @@ def test_sigkill_during_promotion(leanops_home, feature_lake, child_factory):
     version = stored_version(feature_lake, "flights")
     weak = models.log_fixed_candidate(feature_lake, ["distance"], label="weak")
     old = gate_candidate(client, name, weak, splits, version, models.TABLE, 0.5, 0.02).version
-    models.log_fixed_candidate(feature_lake, FEATURE_COLUMNS, label="strong")  # pending
+    models.log_fixed_candidate(
+        feature_lake, bundled_dataset().table.feature_columns, label="strong"
+    )  # pending
 
     seen = set()
     for delay in (1.0, 3.0, 6.0):

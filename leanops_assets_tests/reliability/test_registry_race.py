@@ -10,7 +10,6 @@ from dataclasses import asdict
 import pytest
 from dagster import DagsterInstance, materialize
 
-from leanops_assets.features.schema import FEATURE_COLUMNS
 from leanops_assets.registry.promotion import CHAMPION, TAG_PREFIX, version_by_alias
 from leanops_assets.resources import LakeResource, MlflowResource
 from leanops_assets.training.assets import training_set
@@ -19,6 +18,7 @@ from leanops_assets.training.tracking import model_name_for
 from .conftest import models, stderr_tail
 
 NAME = model_name_for(MlflowResource(), models.FLIGHTS)
+FEATURE_COLUMNS = models.FLIGHTS.table.feature_columns
 TRAINING_CONFIG = {
     "ops": {
         "training_set": {"config": {"window_days": 21, "validation_days": 4, "holdout_days": 4}}
@@ -29,7 +29,6 @@ PROMOTER = """
 import json, sys, time
 from pathlib import Path
 from mlflow import MlflowClient
-from leanops_assets.features.schema import FEATURE_COLUMNS
 from leanops_assets.registry.promotion import gate_candidate
 from leanops_assets.resources import LakeResource, MlflowResource
 from leanops_assets.training.dataset import read_splits, stored_version
@@ -37,6 +36,7 @@ from leanops_assets.dataset import bundled_dataset
 from leanops_assets.training.tracking import configure_mlflow, experiment_for, model_name_for
 from leanops_assets.training.workflow import ModelCandidate
 
+FEATURE_COLUMNS = bundled_dataset().table.feature_columns
 candidate = ModelCandidate(**json.loads(sys.argv[1]))
 barrier, out = Path(sys.argv[2]), Path(sys.argv[3])
 settings, flights = MlflowResource(), bundled_dataset()
