@@ -28,6 +28,7 @@ from leanops_assets.storage import WrittenFile
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from pyspark.sql import SparkSession
 
 PREVIEW_ROWS = 10
 
@@ -92,7 +93,7 @@ def build_feature_assets(ds: Dataset) -> list[AssetsDefinition]:
 
 
 def feature_result(
-    context: AssetExecutionContext, ds: Dataset, spark, lake: LakeResource
+    context: AssetExecutionContext, ds: Dataset, spark: "SparkSession", lake: LakeResource
 ) -> MaterializeResult:
     """Build and write the run's days; metadata per partition and for the run."""
     from leanops_assets.features.lake_io import materialize_feature_days
