@@ -56,7 +56,7 @@ def bare_day(
         return done.outcome.raw_rows
 
     def features() -> int:
-        run = materialize_feature_days(spark, lake, [day])
+        run = materialize_feature_days(spark, lake, contract, [day])
         return run.by_day[day].num_rows
 
     def predict() -> int:
@@ -105,4 +105,4 @@ def bare_warmup(days: list[str]) -> None:
         lake.write_partition(
             "validated", "flights", day, outcome.validated, validated_schema(contract)
         )
-    materialize_feature_days(spark_session(), lake, days)
+    materialize_feature_days(spark_session(), lake, contract, days)

@@ -30,6 +30,7 @@ def nth_day(n: int) -> str:
 
 
 def prepare_lake(root: Path, last_day: int, scale: int) -> None:
+    from leanops_assets.contract import load_contract
     from leanops_assets.datasets.flights.source import (
         bundled_day,
         bundled_table,
@@ -42,12 +43,15 @@ def prepare_lake(root: Path, last_day: int, scale: int) -> None:
     for n in range(1, last_day + 1):
         day = nth_day(n)
         flights = scaled_flights_day(day, scale)
-        lake.write_partition("validated", "flights", day, add_derived_columns(flights, day))
+        lake.write_partition(
+            "validated", "flights", day, add_derived_columns(flights, day, load_contract())
+        )
         lake.write_partition("raw", "weather", day, bundled_day("weather", day))
     lake.write_table("raw", "planes", bundled_table("planes"))
 
 
 def child_features(args) -> dict:
+    from leanops_assets.contract import load_contract
     from leanops_assets.features.lake_io import materialize_feature_days
     from leanops_assets.storage import Lake
 
@@ -60,7 +64,7 @@ def child_features(args) -> dict:
     spark = spark_session()
 
     def run(days: list[str]) -> None:
-        materialize_feature_days(spark, lake, days)
+        materialize_feature_days(spark, lake, load_contract(), days)
 
     for _ in range(2):  # warm the JVM (code generation, JIT) before anything is timed
         run([nth_day(last // 3)])

@@ -27,7 +27,11 @@ import numpy as np
 import pandas as pd
 
 from leanops_assets.dataset import bundled_dataset
-from leanops_assets.features.schema import DATE_COLUMN, LABEL_COLUMN
+
+DATE_COLUMN, LABEL_COLUMN = (
+    bundled_dataset().table.date_column,
+    bundled_dataset().table.label_column,
+)
 
 FLIGHTS_TABLE = bundled_dataset().table  # what monitoring's scoring and drift take
 
@@ -83,7 +87,7 @@ def land_and_validate(lake: Any, days: list[str]) -> tuple[list[str], dict[str, 
         checks = gate_results(
             outcome,
             contract,
-            trailing_volume(lake, day, contract.volume_trailing_days),
+            trailing_volume(lake, day, contract.volume_trailing_days, contract.name),
             contract.quarantine_max_share,
             contract.volume_band,
         )
@@ -107,6 +111,7 @@ def build_lake(root: Path, days: list[str]) -> LakeBuild:
     """Land, validate and build features for `days` in the lake at `root` (once: reused if built)."""
     import json
 
+    from leanops_assets.contract import load_contract
     from leanops_assets.features.lake_io import materialize_feature_days
     from leanops_assets.storage import Lake
 
@@ -123,7 +128,7 @@ def build_lake(root: Path, days: list[str]) -> LakeBuild:
     spark = spark_session()
     started = time.perf_counter()
     targets = [d for d in passed if all(p in passed or p < days[0] for p in _lookback(d))]
-    materialize_feature_days(spark, lake, targets)
+    materialize_feature_days(spark, lake, load_contract(), targets)
     built = time.perf_counter() - started
     spark.stop()  # the rest reads the lake with pandas: free the JVM's cores and memory
     marker.write_text(json.dumps({"requested": days, "days": targets, "rejected": rejected}))
@@ -131,9 +136,10 @@ def build_lake(root: Path, days: list[str]) -> LakeBuild:
 
 
 def _lookback(day: str) -> list[str]:
-    from leanops_assets.features.schema import DEFAULT_LOOKBACK_DAYS
+    from leanops_assets.contract import load_contract
 
-    return [shift_day(day, -n) for n in range(1, DEFAULT_LOOKBACK_DAYS + 1)]
+    lookback_days = load_contract().features.lookback_days
+    return [shift_day(day, -n) for n in range(1, lookback_days + 1)]
 
 
 @dataclass

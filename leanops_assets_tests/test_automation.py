@@ -10,7 +10,7 @@ from dagster import (
 
 from leanops_assets.definitions import defs
 from leanops_assets.ingestion.assets import raw_flights
-from leanops_assets.resources import FlightsSourceResource, LakeResource
+from leanops_assets.resources import LakeResource, SourceResource
 from leanops_assets.validation.assets import (
     KEYS_CHECK,
     QUARANTINE_CHECK,
@@ -52,7 +52,7 @@ def _land(instance: DagsterInstance) -> None:
     result = materialize(
         [raw_flights],
         partition_key=DAY,
-        resources={"lake": LakeResource(), "source": FlightsSourceResource(kind="landing")},
+        resources={"lake": LakeResource(), "source": SourceResource(kind="landing")},
         instance=instance,
     )
     assert result.success

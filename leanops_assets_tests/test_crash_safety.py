@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import leanops_assets.storage as storage
 from dagster import DagsterInstance, materialize
 from leanops_assets.ingestion.assets import raw_flights
-from leanops_assets.resources import FlightsSourceResource, LakeResource
+from leanops_assets.resources import SourceResource, LakeResource
 from leanops_assets.validation.assets import validated_flights
 
 phase, nth = sys.argv[2], int(sys.argv[3])  # die in the nth partition write, at `phase`
@@ -60,7 +60,7 @@ os.replace, storage._fsync_dir = replace, dir_sync
 materialize(
     [raw_flights, validated_flights],
     partition_key=sys.argv[1],
-    resources={"lake": LakeResource(), "source": FlightsSourceResource(kind="synthetic", scale=40)},
+    resources={"lake": LakeResource(), "source": SourceResource(kind="synthetic", scale=40)},
     instance=DagsterInstance.ephemeral(),
 )
 print("writes", writes, flush=True)

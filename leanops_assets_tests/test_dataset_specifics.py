@@ -45,3 +45,28 @@ def test_no_module_outside_datasets_names_a_column():
         if value in names
     ]
     assert found == []
+
+
+def names_used(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} | {
+        alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }  # fmt: skip
+
+
+def test_the_data_stages_default_to_no_dataset():
+    """Ingestion, validation and features take their dataset: none names flights or loads the
+    bundled contract by default (the flights instances at the bottom use bundled_dataset())."""
+    stages = [PACKAGE / stage for stage in ("ingestion", "validation", "features")]
+    found = [
+        f"{path.relative_to(REPO_ROOT)}: {problem}"
+        for stage in stages
+        for path in sorted(stage.rglob("*.py"))
+        for problem in (
+            *[f"{line}: {value!r}" for line, value in string_constants(path) if "flights" in value],
+            *(["load_contract"] if "load_contract" in names_used(path) else []),
+        )
+    ]
+    assert found == []
+    assert not (PACKAGE / "features" / "schema.py").exists()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from dagster import (
     AssetDep,
     AssetExecutionContext,
+    AssetsDefinition,
     BackfillPolicy,
     DataVersion,
     MaterializeResult,
@@ -20,30 +21,29 @@ from dagster import (
 )
 from dagster_pyspark import PySparkResource
 
-from leanops_assets.features.schema import (
-    DEFAULT_LOOKBACK_DAYS,
-    FEATURE_COLUMNS,
-    FEATURES_CODE_VERSION,
-)
-from leanops_assets.partitions import daily_partitions
+from leanops_assets.dataset import Dataset, FeatureTable, bundled_dataset
+from leanops_assets.partitions import daily_partitions_for
 from leanops_assets.resources import LakeResource
 from leanops_assets.storage import WrittenFile
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from pyspark.sql import SparkSession
 
 PREVIEW_ROWS = 10
 
 
-def partition_metadata(table: "pa.Table", written: WrittenFile) -> dict[str, object]:
+def partition_metadata(
+    rows: "pa.Table", written: WrittenFile, table: FeatureTable
+) -> dict[str, object]:
     """What a person looks at for one feature day: size, nulls, a preview, where and which bytes."""
-    frame = table.to_pandas(date_as_object=True)
-    features = frame[FEATURE_COLUMNS]
+    frame = rows.to_pandas(date_as_object=True)
+    features = frame[table.feature_columns]
     null_share = float(features.isna().to_numpy().mean()) if len(features) else 0.0
     by_column = features.isna().mean().sort_values(ascending=False)
     return {
         "dagster/row_count": MetadataValue.int(written.rows),
-        "feature_count": MetadataValue.int(len(FEATURE_COLUMNS)),
+        "feature_count": MetadataValue.int(len(table.feature_columns)),
         "null_share": MetadataValue.float(round(null_share, 6)),
         "null_share_by_column": MetadataValue.md(
             by_column[by_column > 0].round(4).rename("null share").to_frame().to_markdown()
@@ -55,40 +55,55 @@ def partition_metadata(table: "pa.Table", written: WrittenFile) -> dict[str, obj
     }
 
 
-@asset(
-    partitions_def=daily_partitions,
-    group_name="features",
-    kinds={"spark", "parquet"},
-    code_version=FEATURES_CODE_VERSION,
-    backfill_policy=BackfillPolicy.single_run(),
-    deps=[
-        AssetDep(
-            "validated_flights",
-            # The first week's look-back reaches before the first day: those days are simply absent.
-            partition_mapping=TimeWindowPartitionMapping(
-                start_offset=-DEFAULT_LOOKBACK_DAYS,
-                end_offset=0,
-                allow_nonexistent_upstream_partitions=True,
+def build_feature_assets(ds: Dataset) -> list[AssetsDefinition]:
+    """The dataset's feature asset: each day from its validated rows, their look-back days
+    and the reference tables."""
+    table = ds.table
+    lookback = table.lookback_days
+    references = [AssetDep(ds.key(ds.reference_asset(t))) for t in ds.contract.references]
+
+    @asset(
+        key=ds.key(ds.features_asset),
+        partitions_def=daily_partitions_for(ds.contract),
+        group_name="features",
+        kinds={"spark", "parquet"},
+        code_version=ds.features_code_version,
+        backfill_policy=BackfillPolicy.single_run(),
+        deps=[
+            AssetDep(
+                ds.key(ds.validated_asset),
+                # The first days' look-back reaches before the first day: those days are absent.
+                partition_mapping=TimeWindowPartitionMapping(
+                    start_offset=-lookback,
+                    end_offset=0,
+                    allow_nonexistent_upstream_partitions=True,
+                ),
             ),
-        ),
-        AssetDep("raw_weather"),
-        AssetDep("planes"),
-    ],
-    description="Point-in-time flight features per day: schedule, route, plane, weather, trailing rates.",
-)
-def flight_features(
-    context: AssetExecutionContext, pyspark: PySparkResource, lake: LakeResource
+            *references,
+        ],
+        description="Point-in-time features per day of rows, as the contract declares them: "
+        "the rows' own columns, joined reference tables and trailing rates.",
+    )
+    def _features(
+        context: AssetExecutionContext, pyspark: PySparkResource, lake: LakeResource
+    ) -> MaterializeResult:
+        return feature_result(context, ds, pyspark.spark_session, lake)
+
+    return [_features]
+
+
+def feature_result(
+    context: AssetExecutionContext, ds: Dataset, spark: "SparkSession", lake: LakeResource
 ) -> MaterializeResult:
+    """Build and write the run's days; metadata per partition and for the run."""
     from leanops_assets.features.lake_io import materialize_feature_days
 
     days = list(context.partition_keys)
-    store = lake.lake()
-    spark = pyspark.spark_session
-
-    run = materialize_feature_days(spark, store, days, DEFAULT_LOOKBACK_DAYS)
+    table = ds.table
+    run = materialize_feature_days(spark, lake.lake(), ds, days, table.lookback_days)
     for day in days:
         context.add_asset_metadata(
-            partition_metadata(run.by_day[day], run.written[day]), partition_key=day
+            partition_metadata(run.by_day[day], run.written[day], table), partition_key=day
         )
     context.log.info(
         f"wrote {sum(w.rows for w in run.written.values())} feature rows for {len(days)} day(s) "
@@ -97,11 +112,11 @@ def flight_features(
     run_metadata = {
         "spark_seconds": MetadataValue.float(round(run.spark_seconds, 3)),
         "partitions_in_run": MetadataValue.int(len(days)),
-        "lookback_days": MetadataValue.int(DEFAULT_LOOKBACK_DAYS),
+        "lookback_days": MetadataValue.int(table.lookback_days),
         "validated_days_read": MetadataValue.text(
             f"{run.row_days[0]}..{run.row_days[-1]} ({len(run.row_days)} days)"
         ),
-        # look-back days that failed their gates count as days without flights
+        # look-back days that failed their gates count as days without rows
         "gated_days_excluded": MetadataValue.json(run.gated_days),
         # reference rows that broke their contract (the raw tables keep them)
         "reference_rows_left_out": MetadataValue.json(run.reference_rows_left_out),
@@ -113,3 +128,7 @@ def flight_features(
             metadata=run_metadata, data_version=DataVersion(run.written[days[0]].content_hash)
         )
     return MaterializeResult(metadata=run_metadata)
+
+
+# The bundled flights' assets (definitions.py assembles datasets through the component).
+(flight_features,) = build_feature_assets(bundled_dataset())

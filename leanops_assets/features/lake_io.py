@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from leanops_assets.contract import Contract, load_contract
+from leanops_assets.contract import Contract
+from leanops_assets.dataset import Dataset, FeatureTable
 from leanops_assets.features.declared import build_features, features_of
 from leanops_assets.features.inputs import reference_schema, spark_read_rows
 from leanops_assets.features.references import (
@@ -25,31 +26,25 @@ from leanops_assets.features.references import (
     read_reference_days,
     read_reference_table,
 )
-from leanops_assets.features.schema import (
-    ALL_COLUMNS,
-    CATEGORICAL_FEATURES,
-    DATE_COLUMN,
-    DEFAULT_LOOKBACK_DAYS,
-    ID_COLUMN,
-    LABEL_COLUMN,
-    NUMERIC_FEATURES,
-)
 from leanops_assets.storage import Lake, WrittenFile, check_day
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-FEATURES_STAGE, FEATURES_DATASET = "features", "flights"
+FEATURES_STAGE = "features"  # partitions: features/<dataset name>/date=D
 
-FEATURES_ARROW_SCHEMA = pa.schema(
-    [
-        pa.field(ID_COLUMN, pa.string(), nullable=False),
-        pa.field(DATE_COLUMN, pa.date32(), nullable=False),
-        pa.field(LABEL_COLUMN, pa.int64()),  # null: the outcome is not known yet
-        *[pa.field(name, pa.string()) for name in CATEGORICAL_FEATURES],
-        *[pa.field(name, pa.float64()) for name in NUMERIC_FEATURES],
-    ]
-)
+
+def features_arrow_schema(table: FeatureTable) -> pa.Schema:
+    """The fixed schema of every feature partition of the table."""
+    return pa.schema(
+        [
+            pa.field(table.id_column, pa.string(), nullable=False),
+            pa.field(table.date_column, pa.date32(), nullable=False),
+            pa.field(table.label_column, pa.int64()),  # null: the outcome is not known yet
+            *[pa.field(name, pa.string()) for name in table.categorical],
+            *[pa.field(name, pa.float64()) for name in table.numeric],
+        ]
+    )
 
 
 class GatedDayError(ValueError):
@@ -66,7 +61,7 @@ class FeatureInputs:
 
 
 def gated_lookback_days(
-    lake: Lake, days: list[str], target: list[str], dataset: str = "flights"
+    lake: Lake, days: list[str], target: list[str], dataset: str
 ) -> dict[str, list[str]]:
     """Days whose blocking checks failed, with those checks; a gated target day is an error."""
     gated = {day: lake.failed_gates("validated", dataset, day) for day in days}
@@ -81,30 +76,23 @@ def gated_lookback_days(
     return gated
 
 
-def history_start(contract: Contract | None = None) -> str:
+def history_start(contract: Contract) -> str:
     """The contract's first day: look-back days before it are absent, not missing."""
-    return (contract or load_contract()).partition_start.isoformat()
+    return contract.partition_start.isoformat()
 
 
-def days_needed(
-    target_days: list[str], lookback_days: int, first_day: str | None = None
-) -> list[str]:
+def days_needed(target_days: list[str], lookback_days: int, first_day: str) -> list[str]:
     """Validated days the target days need: [earliest - lookback, latest], from the first day
-    (default: the contract's)."""
+    (the contract's: history_start)."""
     days = sorted({date.fromisoformat(check_day(day)) for day in target_days})
-    first = max(
-        days[0] - timedelta(days=lookback_days), date.fromisoformat(first_day or history_start())
-    )
+    first = max(days[0] - timedelta(days=lookback_days), date.fromisoformat(first_day))
     count = (days[-1] - first).days + 1
     return [(first + timedelta(days=offset)).isoformat() for offset in range(count)]
 
 
-def check_features_known_at_prediction_time(
-    feature_columns: list[str], contract: Contract | None = None
-) -> None:
+def check_features_known_at_prediction_time(feature_columns: list[str], contract: Contract) -> None:
     """A post-event column of the contract, or the target, is never a feature. (What declared
     features read is checked when the contract loads: contract_features.py.)"""
-    contract = contract or load_contract()
     post_event = {*contract.post_event_columns, contract.target_name, contract.target.column}
     leaked = sorted(set(feature_columns) & post_event)
     if leaked:
@@ -117,22 +105,23 @@ def check_features_known_at_prediction_time(
 def read_feature_inputs(
     spark: SparkSession,
     lake: Lake,
+    contract: Contract,
     target_days: list[str],
-    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+    lookback_days: int | None = None,
     first_day: str | None = None,
-    contract: Contract | None = None,
 ) -> FeatureInputs:
     """Validated rows for the target and look-back days, and the declared reference tables: a
     table joined as of a time is read for the target days, one joined by key whole.
 
-    Look-back days before `first_day` (default: the contract's) are skipped; any other absent
+    `lookback_days` defaults to the contract's. Look-back days before `first_day` (default: the
+    contract's) are skipped; any other absent
     partition is an error. Rows are read by Spark; reference tables (small) go through Arrow on
     the driver. Look-back days that failed their gates are left out, as if they had no rows
     (the run names them); a target day that failed is an error (GatedDayError).
     """
-    contract = contract or load_contract()
     upstream = f"validated_{contract.name}"
-    needed = days_needed(target_days, lookback_days, first_day or history_start(contract))
+    lookback = features_of(contract).lookback_days if lookback_days is None else lookback_days
+    needed = days_needed(target_days, lookback, first_day or history_start(contract))
     target = sorted({check_day(day) for day in target_days})
     check_present(lake, "validated", contract.name, needed, upstream)
     gated = gated_lookback_days(lake, needed, target, contract.name)
@@ -159,32 +148,33 @@ def read_feature_inputs(
     )
 
 
-def collect_features(features: DataFrame) -> pa.Table:
+def collect_features(features: DataFrame, table: FeatureTable) -> pa.Table:
     """Run the Spark plan and bring the rows to the driver in the fixed Arrow schema, sorted by
-    flight id (the same bytes whatever Spark's partitioning)."""
-    table = features.toArrow().select(ALL_COLUMNS).cast(FEATURES_ARROW_SCHEMA)
-    return table.sort_by(ID_COLUMN)
+    the entity id (the same bytes whatever Spark's partitioning)."""
+    rows = features.toArrow().select(table.all_columns).cast(features_arrow_schema(table))
+    return rows.sort_by(table.id_column)
 
 
-def split_by_day(table: pa.Table, target_days: list[str]) -> dict[str, pa.Table]:
-    """One table per target day (empty for a day without flights), rows kept in order."""
+def split_by_day(
+    rows: pa.Table, target_days: list[str], table: FeatureTable
+) -> dict[str, pa.Table]:
+    """One table per target day (empty for a day without rows), rows kept in order."""
     return {
-        day: table.filter(pc.equal(table[DATE_COLUMN], pa.scalar(date.fromisoformat(day))))
+        day: rows.filter(pc.equal(rows[table.date_column], pa.scalar(date.fromisoformat(day))))
         for day in sorted({check_day(day) for day in target_days})
     }
 
 
-def write_feature_partitions(lake: Lake, by_day: dict[str, pa.Table]) -> dict[str, WrittenFile]:
-    """Write each day's rows to features/flights/date=D with the fixed schema."""
+def write_feature_partitions(
+    lake: Lake, dataset: str, by_day: dict[str, pa.Table], table: FeatureTable
+) -> dict[str, WrittenFile]:
+    """Write each day's rows to features/<dataset>/date=D with the fixed schema."""
+    schema = features_arrow_schema(table)
     return {
         day: lake.write_partition(
-            FEATURES_STAGE,
-            FEATURES_DATASET,
-            day,
-            table.to_pandas(date_as_object=True),
-            schema=FEATURES_ARROW_SCHEMA,
+            FEATURES_STAGE, dataset, day, rows.to_pandas(date_as_object=True), schema=schema
         )
-        for day, table in by_day.items()
+        for day, rows in by_day.items()
     }
 
 
@@ -201,19 +191,23 @@ class FeatureRun:
 def materialize_feature_days(
     spark: SparkSession,
     lake: Lake,
+    ds_or_contract: Dataset | Contract,
     target_days: list[str],
-    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+    lookback_days: int | None = None,
 ) -> FeatureRun:
-    """Read the inputs, build the features of all target days in one Spark job, write each day."""
+    """Read the inputs, build the features of all target days in one Spark job, write each day
+    to features/<dataset name>/. The look-back defaults to the contract's."""
     started = time.perf_counter()
-    contract = load_contract()
+    contract = ds_or_contract.contract if isinstance(ds_or_contract, Dataset) else ds_or_contract
+    table = FeatureTable.of(contract)
+    lookback = table.lookback_days if lookback_days is None else lookback_days
     check_features_known_at_prediction_time(features_of(contract).columns, contract)
-    inputs = read_feature_inputs(spark, lake, target_days, lookback_days, contract=contract)
-    features = build_features(contract, inputs.rows, inputs.references, target_days, lookback_days)
-    table = collect_features(features)
+    inputs = read_feature_inputs(spark, lake, contract, target_days, lookback)
+    features = build_features(contract, inputs.rows, inputs.references, target_days, lookback)
+    rows = collect_features(features, table)
     spark_seconds = time.perf_counter() - started
-    by_day = split_by_day(table, target_days)
-    written = write_feature_partitions(lake, by_day)
+    by_day = split_by_day(rows, target_days, table)
+    written = write_feature_partitions(lake, contract.name, by_day, table)
     return FeatureRun(
         by_day,
         written,

@@ -1,4 +1,4 @@
-"""Raw sources: a landing folder of daily files (the bundled year is datasets/flights/source.py)."""
+"""Raw sources: a landing folder of daily files (a bundled source is its dataset's source.py)."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetsDefinition,
     Config,
     DataVersion,
     MaterializeResult,
@@ -15,9 +16,10 @@ from dagster import (
     asset,
 )
 
-from leanops_assets.contract import Contract, load_contract
+from leanops_assets.contract import Contract
+from leanops_assets.dataset import Dataset, bundled_dataset
 from leanops_assets.metadata import preview, written_file_metadata
-from leanops_assets.partitions import daily_partitions
+from leanops_assets.partitions import daily_partitions_for
 from leanops_assets.resources import LakeResource
 from leanops_assets.storage import Lake, WrittenFile
 
@@ -30,18 +32,12 @@ QUARANTINE_CHECK = "quarantined_share_within_limit"
 VOLUME_CHECK = "daily_volume_within_band"
 
 
-def _blocking(name: str, description: str) -> AssetCheckSpec:
-    return AssetCheckSpec(name, asset="validated_flights", blocking=True, description=description)
-
-
 class ValidationConfig(Config):
     max_quarantined_share: float | None = None  # None: the contract's quarantine.max_share
     volume_band: float | None = None  # None: the contract's volume.band
 
 
-def trailing_volume(
-    lake: Lake, day: str, trailing_days: int, dataset: str = "flights"
-) -> list[int]:
+def trailing_volume(lake: Lake, day: str, trailing_days: int, dataset: str) -> list[int]:
     """Raw row counts of the prior days that passed their gates: one bad day in the window
     would otherwise move the band and fail the good days after it."""
     start = date.fromisoformat(day)
@@ -156,28 +152,50 @@ def validate_day(
     return ValidatedDay(outcome, checks, failed, validated, quarantined)
 
 
-@asset(
-    partitions_def=daily_partitions,
-    deps=["raw_flights"],
-    group_name="validation",
-    kinds={"great_expectations", "parquet"},
-    code_version="1",
-    check_specs=[
-        _blocking(SCHEMA_CHECK, "The columns and their types match the dataset contract."),
-        _blocking(KEYS_CHECK, "No key column is null."),
-        _blocking(QUARANTINE_CHECK, "At most the allowed share of the day's rows is quarantined."),
-        _blocking(
-            VOLUME_CHECK, "The day's row count lies within a band around the trailing average."
-        ),
-    ],
-    description="The day's flights that pass the contract's Great Expectations suite; the rest are quarantined with a reason.",
-)
-def validated_flights(
-    context: AssetExecutionContext, config: ValidationConfig, lake: LakeResource
+def _blocking(ds: Dataset, name: str, description: str) -> AssetCheckSpec:
+    return AssetCheckSpec(
+        name, asset=ds.key(ds.validated_asset), blocking=True, description=description
+    )
+
+
+def build_validation_assets(ds: Dataset) -> list[AssetsDefinition]:
+    """The dataset's validated asset, with its four blocking gates."""
+    contract = ds.contract
+
+    @asset(
+        key=ds.key(ds.validated_asset),
+        partitions_def=daily_partitions_for(contract),
+        deps=[ds.key(ds.raw_asset)],
+        group_name="validation",
+        kinds={"great_expectations", "parquet"},
+        code_version="1",
+        check_specs=[
+            _blocking(ds, SCHEMA_CHECK, "The columns and their types match the dataset contract."),
+            _blocking(ds, KEYS_CHECK, "No key column is null."),
+            _blocking(
+                ds, QUARANTINE_CHECK, "At most the allowed share of the day's rows is quarantined."
+            ),
+            _blocking(
+                ds,
+                VOLUME_CHECK,
+                "The day's row count lies within a band around the trailing average.",
+            ),
+        ],
+        description="The day's rows that pass the contract's Great Expectations suite; the "
+        "rest are quarantined with a reason.",
+    )
+    def _validated(
+        context: AssetExecutionContext, config: ValidationConfig, lake: LakeResource
+    ) -> MaterializeResult:
+        return validated_result(context.partition_key, contract, config, lake.lake())
+
+    return [_validated]
+
+
+def validated_result(
+    day: str, contract: Contract, config: ValidationConfig, store: Lake
 ) -> MaterializeResult:
-    day = context.partition_key
-    contract = load_contract()
-    store = lake.lake()
+    """Validate the day and report it: the written partitions, the gates and the label rate."""
     day_result = validate_day(
         store,
         day,
@@ -208,3 +226,7 @@ def validated_flights(
         data_version=DataVersion(validated.content_hash),
         check_results=checks,
     )
+
+
+# The bundled flights' assets (definitions.py assembles datasets through the component).
+(validated_flights,) = build_validation_assets(bundled_dataset())

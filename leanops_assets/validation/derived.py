@@ -8,7 +8,7 @@ from datetime import date
 
 import pandas as pd
 
-from leanops_assets.contract import Contract, load_contract
+from leanops_assets.contract import Contract
 from leanops_assets.contract_parts import TARGET_MISSING, EntityIdSpec, TargetSpec
 
 _OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
@@ -43,15 +43,14 @@ def target_values(frame: pd.DataFrame, target: TargetSpec) -> pd.Series:
 def add_derived_columns(
     frame: pd.DataFrame,
     day: str,
-    contract: Contract | None = None,
+    contract: Contract,
     outcomes_known: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Add the partition day, the entity id and the target (default: the flights contract).
+    """Add the partition day, the entity id and the target of the contract's rows.
 
     The target is null (unknown) where `outcomes_known` is false: a row whose outcome has not
     arrived is neither positive nor negative.
     """
-    contract = contract or load_contract()
     out = frame.copy()
     out[contract.partition_column] = date.fromisoformat(day)
     out[contract.entity_id] = entity_ids(out, contract.entity)

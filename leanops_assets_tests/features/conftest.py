@@ -48,7 +48,9 @@ def flight_data(tmp_path_factory) -> FlightData:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LEANOPS_HOME", str(tmp_path_factory.mktemp("bundled_cache")))
-        flights = {day: add_derived_columns(bundled_day("flights", day), day) for day in DAYS}
+        flights = {
+            day: add_derived_columns(bundled_day("flights", day), day, CONTRACT) for day in DAYS
+        }
         weather = {day: bundled_day("weather", day) for day in DAYS}
         planes = bundled_table("planes")
     return FlightData(flights, weather, planes)

@@ -89,3 +89,18 @@ def rentals_lake(root: Path) -> Lake:
         lake.write_partition("validated", contract.name, day, rows, validated_schema(contract))
         lake.write_partition("raw", "station_weather", day, raw_observations(day))
     return lake
+
+
+def rentals_dataset():
+    """The rentals as a second dataset of the code location: its keys under rentals/."""
+    from leanops_assets.dataset import contract_dataset
+
+    return contract_dataset(CONTRACT_PATH, key_prefix=("rentals",))
+
+
+def write_landing_observations(landing: Path, day: str) -> Path:
+    """The day's station weather as its landing CSV (a day without observations: header only)."""
+    path = landing / "station_weather" / f"station_weather_{day}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw_observations(day).to_csv(path, index=False)
+    return path

@@ -75,7 +75,7 @@ def test_a_contract_with_only_a_features_block_gets_its_features(spark, tmp_path
     days = ["2024-03-01", "2024-03-04"]
     check_features_known_at_prediction_time(contract.features.columns, contract)
 
-    inputs = read_feature_inputs(spark, lake, days, 2, contract=contract)
+    inputs = read_feature_inputs(spark, lake, contract, days, 2)
     assert inputs.row_days == ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04"]
     assert inputs.reference_rows_left_out == {"station_weather": {"out of range: temp_c": 1}}
     features = build_features(contract, inputs.rows, inputs.references, days)

@@ -7,8 +7,9 @@ import pyarrow.parquet as pq
 from dagster import AssetKey, AssetSpec, DagsterInstance, materialize
 from dagster_pyspark import PySparkResource
 
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.features.assets import flight_features
-from leanops_assets.features.lake_io import FEATURES_ARROW_SCHEMA
+from leanops_assets.features.lake_io import features_arrow_schema
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.resources import LakeResource
 from leanops_assets.settings import LOCAL_SPARK_CONF
@@ -44,7 +45,11 @@ def test_asset_writes_one_partition_and_a_range_in_one_run(leanops_home, fresh_l
         assert single.success
         event = latest_materializations(instance)["2013-01-03"]
         path = fresh_lake.partition_path("features", "flights", "2013-01-03")
-        assert pq.read_schema(path).remove_metadata().equals(FEATURES_ARROW_SCHEMA)
+        assert (
+            pq.read_schema(path)
+            .remove_metadata()
+            .equals(features_arrow_schema(bundled_dataset().table))
+        )
         assert event.metadata["dagster/row_count"].value == pq.read_metadata(path).num_rows
         assert event.metadata["feature_count"].value == 34
         assert 0 <= event.metadata["null_share"].value < 0.2

@@ -9,24 +9,25 @@ import pytest
 import yaml
 
 from leanops_assets.contract import load_contract
+from leanops_assets.dataset import FeatureTable
 from leanops_assets.datasets.flights.features import days_to_nearest_holiday, holidays_around
 from leanops_assets.features.declared import build_features
 from leanops_assets.features.inputs import join_of, reference_schema
 from leanops_assets.features.lake_io import (
-    FEATURES_ARROW_SCHEMA,
     collect_features,
     days_needed,
+    features_arrow_schema,
+    history_start,
     read_feature_inputs,
     split_by_day,
     write_feature_partitions,
 )
-from leanops_assets.features.schema import (
-    ALL_COLUMNS,
-    FEATURE_COLUMNS,
-    ID_COLUMN,
-    LABEL_COLUMN,
-)
 from leanops_assets.storage import Lake
+
+TABLE = FeatureTable.of(load_contract())
+ALL_COLUMNS, FEATURE_COLUMNS = TABLE.all_columns, TABLE.feature_columns
+ID_COLUMN, LABEL_COLUMN = TABLE.id_column, TABLE.label_column
+FEATURES_ARROW_SCHEMA = features_arrow_schema(TABLE)
 
 CONTRACT = Path(__file__).parents[2] / "leanops_assets" / "datasets" / "flights" / "contract.yaml"
 POST_EVENT = yaml.safe_load(CONTRACT.read_text())["post_event_columns"]
@@ -37,13 +38,13 @@ WEATHER_INPUT_SCHEMA = reference_schema(load_contract(), join_of(load_contract()
 
 def features_of(spark, flight_data, flights: dict, day: str) -> pa.Table:
     rows, references = flight_data.spark_inputs(spark, flights, [day])
-    return collect_features(build_features(load_contract(), rows, references, [day]))
+    return collect_features(build_features(load_contract(), rows, references, [day]), TABLE)
 
 
 def lake_features(spark, lake: Lake, days: list[str]) -> dict[str, pa.Table]:
-    inputs = read_feature_inputs(spark, lake, days)
-    table = collect_features(build_features(load_contract(), inputs.rows, inputs.references, days))
-    return split_by_day(table, days)
+    inputs = read_feature_inputs(spark, lake, load_contract(), days)
+    features = build_features(load_contract(), inputs.rows, inputs.references, days)
+    return split_by_day(collect_features(features, TABLE), days, TABLE)
 
 
 def test_no_post_event_column_or_label_is_a_feature():
@@ -53,9 +54,11 @@ def test_no_post_event_column_or_label_is_a_feature():
     assert not set(POST_EVENT) & set(FEATURE_COLUMNS)
     assert LABEL_COLUMN not in FEATURE_COLUMNS
     assert FEATURES_ARROW_SCHEMA.names == ALL_COLUMNS
-    check_features_known_at_prediction_time(FEATURE_COLUMNS)
+    check_features_known_at_prediction_time(FEATURE_COLUMNS, load_contract())
     with pytest.raises(ValueError, match=r"\['arr_delay', 'is_late'\] are known only after"):
-        check_features_known_at_prediction_time([*FEATURE_COLUMNS, "arr_delay", "is_late"])
+        check_features_known_at_prediction_time(
+            [*FEATURE_COLUMNS, "arr_delay", "is_late"], load_contract()
+        )
 
 
 def test_holiday_distance_looks_both_ways_and_across_the_year_end(spark):
@@ -74,8 +77,10 @@ def test_holiday_distance_looks_both_ways_and_across_the_year_end(spark):
 
 
 def test_lookback_days_are_clipped_at_the_start_of_history():
-    assert days_needed(["2013-01-03"], 7) == ["2013-01-01", "2013-01-02", "2013-01-03"]
-    assert days_needed(["2013-03-10", "2013-03-08"], 2)[0] == "2013-03-06"
+    first = history_start(load_contract())
+    assert first == "2013-01-01"
+    assert days_needed(["2013-01-03"], 7, first) == ["2013-01-01", "2013-01-02", "2013-01-03"]
+    assert days_needed(["2013-03-10", "2013-03-08"], 2, first)[0] == "2013-03-06"
 
 
 def test_features_of_a_day_ignore_its_outcomes_and_later_days(spark, flight_data):
@@ -118,10 +123,10 @@ def test_range_backfill_equals_day_by_day_and_schema_is_stable(spark, fresh_lake
     one_by_one = {}
     for day in days:
         one_by_one.update(lake_features(spark, fresh_lake, [day]))
-    one_by_one_files = write_feature_partitions(fresh_lake, one_by_one)
+    one_by_one_files = write_feature_partitions(fresh_lake, "flights", one_by_one, TABLE)
 
     ranged = lake_features(spark, fresh_lake, days)
-    ranged_files = write_feature_partitions(fresh_lake, ranged)
+    ranged_files = write_feature_partitions(fresh_lake, "flights", ranged, TABLE)
 
     for day in days:
         assert ranged[day].equals(one_by_one[day]), f"range and single-day features differ on {day}"
@@ -158,7 +163,7 @@ def assert_sane(frame):
 def test_an_absent_lookback_day_is_named(tmp_path, fresh_lake):
     fresh_lake.partition_path("validated", "flights", "2013-01-05").unlink()
     with pytest.raises(FileNotFoundError, match=r"2013-01-05.*validated_flights"):
-        read_feature_inputs(None, fresh_lake, ["2013-01-09"])
+        read_feature_inputs(None, fresh_lake, load_contract(), ["2013-01-09"])
 
 
 def test_a_day_without_weather_rows_reads_as_typed_empty(tmp_path, flight_data):
@@ -206,7 +211,7 @@ def test_a_gated_lookback_day_is_read_as_a_day_without_flights(spark, flight_dat
     fresh_lake.write_partition(
         "validated", "flights", gated, bad, failed_gates=["quarantined_share_within_limit"]
     )
-    inputs = read_feature_inputs(spark, fresh_lake, [TARGET])
+    inputs = read_feature_inputs(spark, fresh_lake, load_contract(), [TARGET])
     assert inputs.gated_days == {gated: ["quarantined_share_within_limit"]}
     assert gated not in inputs.row_days
     from_lake = lake_features(spark, fresh_lake, [TARGET])[TARGET]
@@ -217,7 +222,7 @@ def test_a_gated_lookback_day_is_read_as_a_day_without_flights(spark, flight_dat
     assert not from_lake.equals(features_of(spark, flight_data, with_bad, TARGET))
 
     with pytest.raises(GatedDayError, match=rf"{gated}.*quarantined_share_within_limit"):
-        read_feature_inputs(spark, fresh_lake, [gated])
+        read_feature_inputs(spark, fresh_lake, load_contract(), [gated])
 
 
 def test_a_day_without_outcomes_has_null_labels_and_counts_for_no_rate(

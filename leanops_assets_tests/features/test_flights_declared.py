@@ -9,6 +9,7 @@ import math
 
 import pytest
 
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.features.lake_io import materialize_feature_days
 
 COLUMNS_BEFORE = [
@@ -82,7 +83,9 @@ def same(found, expected) -> bool:
 
 
 def test_flights_features_come_out_as_before_the_declared_block(spark, fresh_lake):
-    run = materialize_feature_days(spark, fresh_lake, ["2013-01-01", "2013-01-09"])
+    run = materialize_feature_days(
+        spark, fresh_lake, bundled_dataset(), ["2013-01-01", "2013-01-09"]
+    )
 
     assert {day: table.num_rows for day, table in run.by_day.items()} == ROWS_BEFORE
     for day in ROWS_BEFORE:

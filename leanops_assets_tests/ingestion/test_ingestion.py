@@ -6,7 +6,7 @@ from dagster import DagsterInstance, materialize
 
 from leanops_assets.datasets.flights.source import bundled_day
 from leanops_assets.ingestion.assets import planes, raw_flights, raw_weather
-from leanops_assets.resources import FlightsSourceResource, LakeResource
+from leanops_assets.resources import LakeResource, SourceResource
 
 DAY = "2013-02-11"
 
@@ -30,7 +30,7 @@ def _materialization(result, asset):
 
 
 def test_bundled_day_lands_with_metadata_and_data_version(leanops_home):
-    result = _run([raw_flights, raw_weather], FlightsSourceResource())
+    result = _run([raw_flights, raw_weather], SourceResource())
     assert result.success
     flights = _materialization(result, "raw_flights")
     expected_rows = len(bundled_day("flights", DAY))
@@ -46,10 +46,10 @@ def test_bundled_day_lands_with_metadata_and_data_version(leanops_home):
 
 def test_materializing_twice_is_byte_identical_with_the_same_data_version(leanops_home):
     instance = DagsterInstance.ephemeral()
-    first = _run([raw_flights], FlightsSourceResource(), instance=instance)
+    first = _run([raw_flights], SourceResource(), instance=instance)
     path = leanops_home / "lake" / "raw" / "flights" / f"date={DAY}" / "part.parquet"
     first_bytes = path.read_bytes()
-    second = _run([raw_flights], FlightsSourceResource(), instance=instance)
+    second = _run([raw_flights], SourceResource(), instance=instance)
     assert path.read_bytes() == first_bytes
     assert _data_version(first) == _data_version(second)
 
@@ -62,9 +62,7 @@ def _data_version(result):
 
 
 def test_planes_reference_table(leanops_home):
-    result = materialize(
-        [planes], resources={"lake": LakeResource(), "source": FlightsSourceResource()}
-    )
+    result = materialize([planes], resources={"lake": LakeResource(), "source": SourceResource()})
     assert result.success
     table = pd.read_parquet(leanops_home / "lake" / "raw" / "planes" / "table.parquet")
     assert len(table) > 3000 and "tailnum" in table
@@ -80,12 +78,12 @@ def _landing(leanops_home, name, content: bytes):
 def test_landing_csv_and_parquet_files_land_as_delivered(leanops_home):
     day = bundled_day("flights", DAY).head(50)
     _landing(leanops_home, f"flights_{DAY}.csv", day.to_csv(index=False).encode())
-    result = _run([raw_flights], FlightsSourceResource(kind="landing"))
+    result = _run([raw_flights], SourceResource(kind="landing"))
     assert result.success
     assert _materialization(result, "raw_flights").metadata["dagster/row_count"].value == 50
     other = "2013-02-12"
     day.to_parquet(leanops_home / "landing" / "flights" / f"flights_{other}.parquet")
-    assert _run([raw_flights], FlightsSourceResource(kind="landing"), partition_key=other).success
+    assert _run([raw_flights], SourceResource(kind="landing"), partition_key=other).success
 
 
 @pytest.mark.parametrize(
@@ -99,14 +97,14 @@ def test_landing_csv_and_parquet_files_land_as_delivered(leanops_home):
 )
 def test_unreadable_landing_file_fails_naming_the_file(leanops_home, content, message):
     path = _landing(leanops_home, f"flights_{DAY}.csv", content)
-    result = _run([raw_flights], FlightsSourceResource(kind="landing"))
+    result = _run([raw_flights], SourceResource(kind="landing"))
     assert not result.success
     error = result.get_step_failure_events()[0].event_specific_data.error
     assert message in error.message and str(path) in error.message
 
 
 def test_missing_landing_file_fails_naming_the_expected_file(leanops_home):
-    result = _run([raw_flights], FlightsSourceResource(kind="landing"))
+    result = _run([raw_flights], SourceResource(kind="landing"))
     error = result.get_step_failure_events()[0].event_specific_data.error
     assert f"no landing file for partition {DAY}" in error.message
     assert f"flights_{DAY}.csv" in error.message
@@ -116,7 +114,7 @@ def test_landing_file_dated_outside_the_partitions_fails_a_check(leanops_home):
     day = bundled_day("flights", DAY).head(20)
     _landing(leanops_home, f"flights_{DAY}.csv", day.to_csv(index=False).encode())
     stray = _landing(leanops_home, "flights_2012-03-01.csv", day.to_csv(index=False).encode())
-    result = _run([raw_flights], FlightsSourceResource(kind="landing"))
+    result = _run([raw_flights], SourceResource(kind="landing"))
     assert result.success
     (check,) = result.get_asset_check_evaluations()
     assert not check.passed
@@ -135,7 +133,7 @@ def test_synthetic_source_scales_a_real_day_reproducibly(leanops_home):
     assert not scaled.duplicated(["carrier", "flight", "origin", "sched_dep_time"]).any()
     outcome = validate_partition(scaled, load_contract(), DAY)
     assert outcome.quarantine.empty, outcome.reason_counts
-    result = _run([raw_flights], FlightsSourceResource(kind="synthetic", scale=3))
+    result = _run([raw_flights], SourceResource(kind="synthetic", scale=3))
     assert _materialization(result, "raw_flights").metadata["dagster/row_count"].value > 2 * len(
         real
     )
@@ -147,13 +145,13 @@ def test_landing_files_that_are_not_read_are_named(leanops_home):
     gz.parent.mkdir(parents=True)
     day.to_csv(gz, index=False, compression="gzip")
     misnamed = _landing(leanops_home, f"Flights {DAY}.csv", day.to_csv(index=False).encode())
-    result = _run([raw_flights], FlightsSourceResource(kind="landing"))
+    result = _run([raw_flights], SourceResource(kind="landing"))
     error = result.get_step_failure_events()[0].event_specific_data.error
     assert f"no landing file for partition {DAY}" in error.message
     assert str(gz) in error.message and str(misnamed) in error.message
 
     _landing(leanops_home, f"flights_{DAY}.csv", day.to_csv(index=False).encode())
-    result = _run([raw_flights], FlightsSourceResource(kind="landing"))
+    result = _run([raw_flights], SourceResource(kind="landing"))
     assert result.success
     (check,) = result.get_asset_check_evaluations()
     assert not check.passed

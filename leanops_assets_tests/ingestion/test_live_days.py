@@ -7,7 +7,7 @@ from dagster import DagsterInstance, build_schedule_context, materialize
 
 from leanops_assets.definitions import daily_schedule
 from leanops_assets.ingestion.assets import raw_flights
-from leanops_assets.resources import FlightsSourceResource, LakeResource
+from leanops_assets.resources import LakeResource, SourceResource
 from leanops_assets_tests.ingestion.landing import drop_in_landing
 
 
@@ -26,7 +26,7 @@ def test_daily_schedule_after_the_bundled_data_requests_yesterday_and_lands_its_
             [raw_flights],
             partition_key=request.partition_key,
             tags=request.tags,
-            resources={"lake": LakeResource(), "source": FlightsSourceResource(kind="landing")},
+            resources={"lake": LakeResource(), "source": SourceResource(kind="landing")},
             instance=instance,
         )
         assert result.success
@@ -46,7 +46,7 @@ def test_landing_check_names_only_files_before_the_first_day_or_in_the_future(le
     result = materialize(
         [raw_flights],
         partition_key=yesterday,
-        resources={"lake": LakeResource(), "source": FlightsSourceResource(kind="landing")},
+        resources={"lake": LakeResource(), "source": SourceResource(kind="landing")},
         instance=DagsterInstance.ephemeral(),
     )
     (check,) = result.get_asset_check_evaluations()

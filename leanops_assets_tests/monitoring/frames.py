@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from leanops_assets.contract import load_contract
 from leanops_assets.dataset import bundled_dataset
 from leanops_assets.datasets.flights.source import bundled_day, bundled_table
 from leanops_assets.validation.derived import add_derived_columns
@@ -46,7 +47,7 @@ LOOK_BACK_DAYS = 7
 
 @cache
 def _flights_day(day: str) -> pd.DataFrame:
-    flights = add_derived_columns(bundled_day("flights", day), day)
+    flights = add_derived_columns(bundled_day("flights", day), day, load_contract())
     flights["is_cancelled"] = flights["dep_time"].isna().astype("int64")
     flights["route"] = flights["origin"] + "-" + flights["dest"]
     return flights

@@ -9,7 +9,7 @@ from dagster import DagsterInstance, materialize
 
 from leanops_assets.datasets.flights.source import bundled_day
 from leanops_assets.ingestion.assets import raw_flights
-from leanops_assets.resources import FlightsSourceResource, LakeResource
+from leanops_assets.resources import LakeResource, SourceResource
 from leanops_assets.validation.assets import validated_flights
 
 DAY, NEXT = "2013-03-12", "2013-03-13"
@@ -32,7 +32,7 @@ def _run(instance, day: str):
     result = materialize(
         [raw_flights, validated_flights],
         partition_key=day,
-        resources={"lake": LakeResource(), "source": FlightsSourceResource(kind="landing")},
+        resources={"lake": LakeResource(), "source": SourceResource(kind="landing")},
         instance=instance,
         raise_on_error=False,
     )

