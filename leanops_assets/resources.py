@@ -69,7 +69,6 @@ class SourceResource(ConfigurableResource):
 
 
 # Interim: definitions.py imports the old name until the datasets are assembled by the component.
-FlightsSourceResource = SourceResource
 
 
 class MlflowResource(ConfigurableResource):

@@ -9,7 +9,6 @@ from dagster import (
 )
 
 from leanops_assets.definitions import defs
-from leanops_assets.ingestion.assets import raw_flights
 from leanops_assets.resources import LakeResource, SourceResource
 from leanops_assets.validation.assets import (
     KEYS_CHECK,
@@ -17,6 +16,7 @@ from leanops_assets.validation.assets import (
     SCHEMA_CHECK,
     VOLUME_CHECK,
 )
+from leanops_assets_tests.flights_defs import raw_flights
 from leanops_assets_tests.ingestion.landing import drop_in_landing
 
 VALIDATION_GATES = [SCHEMA_CHECK, KEYS_CHECK, QUARANTINE_CHECK, VOLUME_CHECK]

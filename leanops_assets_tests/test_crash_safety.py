@@ -19,9 +19,9 @@ import os, signal, sys
 import pyarrow.parquet as pq
 import leanops_assets.storage as storage
 from dagster import DagsterInstance, materialize
-from leanops_assets.ingestion.assets import raw_flights
+from leanops_assets_tests.flights_defs import raw_flights
 from leanops_assets.resources import SourceResource, LakeResource
-from leanops_assets.validation.assets import validated_flights
+from leanops_assets_tests.flights_defs import validated_flights
 
 phase, nth = sys.argv[2], int(sys.argv[3])  # die in the nth partition write, at `phase`
 writes, armed = 0, False

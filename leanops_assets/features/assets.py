@@ -21,7 +21,7 @@ from dagster import (
 )
 from dagster_pyspark import PySparkResource
 
-from leanops_assets.dataset import Dataset, FeatureTable, bundled_dataset
+from leanops_assets.dataset import Dataset, FeatureTable
 from leanops_assets.partitions import daily_partitions_for
 from leanops_assets.resources import LakeResource
 from leanops_assets.storage import WrittenFile
@@ -128,7 +128,3 @@ def feature_result(
             metadata=run_metadata, data_version=DataVersion(run.written[days[0]].content_hash)
         )
     return MaterializeResult(metadata=run_metadata)
-
-
-# The bundled flights' assets (definitions.py assembles datasets through the component).
-(flight_features,) = build_feature_assets(bundled_dataset())

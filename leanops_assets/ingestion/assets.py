@@ -21,7 +21,7 @@ from dagster import (
 )
 
 from leanops_assets.contract import Contract
-from leanops_assets.dataset import Dataset, bundled_dataset
+from leanops_assets.dataset import Dataset
 from leanops_assets.metadata import preview, written_file_metadata
 from leanops_assets.partitions import daily_partitions_for
 from leanops_assets.resources import LakeResource, SourceResource
@@ -192,7 +192,3 @@ def build_ingestion_assets(ds: Dataset) -> list[AssetsDefinition]:
         for table in ds.contract.references
     ]
     return [_raw_asset(ds), *references]
-
-
-# The bundled flights' assets (definitions.py assembles datasets through the component).
-raw_flights, raw_weather, planes = build_ingestion_assets(bundled_dataset())

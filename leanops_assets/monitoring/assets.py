@@ -28,7 +28,6 @@ from leanops_assets.dataset import (
     REGISTERED_MODEL,
     TRAINING_SET,
     Dataset,
-    bundled_dataset,
 )
 from leanops_assets.monitoring.policy import DRIFT_WINDOW_DAYS
 from leanops_assets.monitoring.shadow_assets import build_shadow_comparison
@@ -289,7 +288,3 @@ def build_monitoring_assets(ds: Dataset) -> list[AssetsDefinition]:
         )
 
     return [batch_predictions, drift_report, build_shadow_comparison(ds)]
-
-
-# The bundled flights' assets (definitions.py assembles datasets through the component).
-batch_predictions, drift_report, shadow_comparison = build_monitoring_assets(bundled_dataset())

@@ -11,7 +11,7 @@ from dagster import (
     asset,
 )
 
-from leanops_assets.dataset import PREDICTIONS, SHADOW_COMPARISON, Dataset, bundled_dataset
+from leanops_assets.dataset import PREDICTIONS, SHADOW_COMPARISON, Dataset
 from leanops_assets.partitions import daily_partitions_for
 from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPolicy
 from leanops_assets.storage import Lake
@@ -159,7 +159,3 @@ def compare_in_shadow(
             context.log_event(rollback_observation(done, mlflow, ds))
             metadata["rolled_back_to"] = MetadataValue.int(int(done.to_version))
     return MaterializeResult(metadata=metadata)
-
-
-# The bundled flights' asset (definitions.py assembles datasets through the component).
-shadow_comparison = build_shadow_comparison(bundled_dataset())

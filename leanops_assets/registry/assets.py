@@ -29,7 +29,6 @@ from leanops_assets.dataset import (
     TRAINING_SET,
     TUNED_MODEL,
     Dataset,
-    bundled_dataset,
 )
 from leanops_assets.resources import LakeResource, MlflowResource, PromotionPolicy
 from leanops_assets.training.tracking import (
@@ -300,8 +299,3 @@ def rollback_observation(done: "Rollback", mlflow: MlflowResource, ds: Dataset) 
             ),
         },
     )
-
-
-# The bundled flights' assets (definitions.py assembles datasets through the component).
-registered_model, champion_history = build_registry_assets(bundled_dataset())
-rollback_champion_job = build_rollback_job(bundled_dataset())

@@ -14,7 +14,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from leanops_assets.dataset import TRAINING_SET, TUNED_MODEL, Dataset, bundled_dataset
+from leanops_assets.dataset import TRAINING_SET, TUNED_MODEL, Dataset
 from leanops_assets.resources import LakeResource, MlflowResource, TuningResource
 from leanops_assets.training.tracking import code_version, mlflow_run_link, model_name_for
 
@@ -201,7 +201,3 @@ def tuned_model_metadata(
             result.importances.head(15).to_markdown(index=False)
         )
     return metadata
-
-
-# The bundled flights' assets (definitions.py assembles datasets through the component).
-training_set, tuned_model = build_training_assets(bundled_dataset())

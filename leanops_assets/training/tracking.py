@@ -87,14 +87,6 @@ def mlflow_tracking_for(ds: Dataset) -> ResourceDefinition:
     return dataset_mlflow_tracking
 
 
-@resource(required_resource_keys={"mlflow"}, description=TRACKING_DESCRIPTION)
-def mlflow_tracking_resource(context: InitResourceContext):
-    """The bundled flights' tracking resource (definitions.py until datasets are assembled)."""
-    from leanops_assets.dataset import bundled_dataset
-
-    yield from _track(context, experiment_for(context.resources.mlflow, bundled_dataset()))
-
-
 def _track(context: InitResourceContext, experiment: str):
     from dagster_mlflow.resources import MlFlow
 

@@ -17,7 +17,7 @@ from dagster import (
 )
 
 from leanops_assets.contract import Contract
-from leanops_assets.dataset import Dataset, bundled_dataset
+from leanops_assets.dataset import Dataset
 from leanops_assets.metadata import preview, written_file_metadata
 from leanops_assets.partitions import daily_partitions_for
 from leanops_assets.resources import LakeResource
@@ -226,7 +226,3 @@ def validated_result(
         data_version=DataVersion(validated.content_hash),
         check_results=checks,
     )
-
-
-# The bundled flights' assets (definitions.py assembles datasets through the component).
-(validated_flights,) = build_validation_assets(bundled_dataset())

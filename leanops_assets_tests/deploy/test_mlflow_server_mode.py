@@ -10,8 +10,7 @@ import time
 import pytest
 from dagster import DagsterInstance, materialize
 
-from leanops_assets.monitoring.assets import batch_predictions
-from leanops_assets.registry.assets import registered_model, rollback_champion_job
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.registry.locking import registry_lock
 from leanops_assets.resources import (
     LakeResource,
@@ -21,8 +20,14 @@ from leanops_assets.resources import (
     TuningResource,
 )
 from leanops_assets.storage import Lake
-from leanops_assets.training.assets import training_set, tuned_model
-from leanops_assets.training.tracking import mlflow_tracking_resource
+from leanops_assets.training.tracking import mlflow_tracking_for
+from leanops_assets_tests.flights_defs import (
+    batch_predictions,
+    registered_model,
+    rollback_champion_job,
+    training_set,
+    tuned_model,
+)
 from leanops_assets_tests.registry.models import log_single_feature_candidate
 
 from .conftest import FEATURE_INPUT_DAYS, TRAINING_WINDOW, services
@@ -55,7 +60,7 @@ def _resources() -> dict:
         "tuning": TuningResource(),
         "promotion": PromotionPolicy(auc_floor=0.5),
         "monitoring_policy": MonitoringPolicy(),
-        "mlflow_tracking": mlflow_tracking_resource,
+        "mlflow_tracking": mlflow_tracking_for(bundled_dataset()),
     }
 
 

@@ -175,7 +175,7 @@ def _materialize_training_set(lake_root: Path) -> None:
     from dagster import DagsterInstance, materialize
 
     from leanops_assets.resources import LakeResource
-    from leanops_assets.training.assets import training_set
+    from leanops_assets_tests.flights_defs import training_set
 
     done = materialize(
         [training_set],

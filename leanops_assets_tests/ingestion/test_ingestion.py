@@ -5,8 +5,8 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from leanops_assets.datasets.flights.source import bundled_day
-from leanops_assets.ingestion.assets import planes, raw_flights, raw_weather
 from leanops_assets.resources import LakeResource, SourceResource
+from leanops_assets_tests.flights_defs import planes, raw_flights, raw_weather
 
 DAY = "2013-02-11"
 

@@ -5,9 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from dagster import DagsterInstance, build_schedule_context, materialize
 
-from leanops_assets.definitions import daily_schedule
-from leanops_assets.ingestion.assets import raw_flights
 from leanops_assets.resources import LakeResource, SourceResource
+from leanops_assets_tests.flights_defs import daily_schedule, raw_flights
 from leanops_assets_tests.ingestion.landing import drop_in_landing
 
 

@@ -6,12 +6,7 @@ import pytest
 from dagster import AssetCheckSeverity, DagsterInstance, build_sensor_context, materialize
 from sklearn.metrics import log_loss, roc_auc_score
 
-from leanops_assets.monitoring.assets import (
-    DRIFT_CHECK_NAME,
-    batch_predictions,
-    drift_check_result,
-    drift_report,
-)
+from leanops_assets.monitoring.assets import DRIFT_CHECK_NAME, drift_check_result
 from leanops_assets.monitoring.predict import (
     TRAINING_DATA_VERSION_TAG,
     ChampionNotFoundError,
@@ -24,6 +19,7 @@ from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPol
 from leanops_assets.storage import Lake
 from leanops_assets.training.dataset import stored_version
 from leanops_assets.training.model import feature_matrix
+from leanops_assets_tests.flights_defs import batch_predictions, drift_report
 from leanops_assets_tests.monitoring.frames import FLIGHTS, TABLE, register_champion, train_pipeline
 
 ALL_COLUMNS, DATE_COLUMN, LABEL_COLUMN = TABLE.all_columns, TABLE.date_column, TABLE.label_column

@@ -162,8 +162,8 @@ def test_cursor_survives_a_restart_and_reads_only_new_events(instance):
 def test_assets_sensor_and_resources_load_together(pass_job):
     from dagster import Definitions, define_asset_job
 
-    from leanops_assets.monitoring.assets import batch_predictions, drift_report
     from leanops_assets.resources import LakeResource, MlflowResource
+    from leanops_assets_tests.flights_defs import batch_predictions, drift_report
 
     job = define_asset_job("retraining_job", selection=["batch_predictions"])
     sensor = build_drift_retraining_sensor(FLIGHTS, job if pass_job else None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets_tests.registry import models as _models
 from leanops_assets_tests.training.conftest import feature_days, feature_lake
 
@@ -20,14 +21,14 @@ def registry_resources():
         PromotionPolicy,
         TuningResource,
     )
-    from leanops_assets.training.tracking import mlflow_tracking_resource
+    from leanops_assets.training.tracking import mlflow_tracking_for
 
     return {
         "lake": LakeResource(),
         "mlflow": MlflowResource(),
         "tuning": TuningResource(n_trials=3, seed=5),
         "promotion": PromotionPolicy(auc_floor=0.5, max_auc_drop=0.02),
-        "mlflow_tracking": mlflow_tracking_resource,
+        "mlflow_tracking": mlflow_tracking_for(bundled_dataset()),
     }
 
 

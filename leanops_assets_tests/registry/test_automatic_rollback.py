@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from dagster import AssetKey, DagsterInstance, materialize
 
-from leanops_assets.monitoring.assets import batch_predictions
-from leanops_assets.monitoring.shadow_assets import shadow_comparison
-from leanops_assets.registry.assets import champion_history, registered_model
 from leanops_assets.registry.promotion import version_by_alias
 from leanops_assets.resources import MlflowResource, MonitoringPolicy
-from leanops_assets.training.assets import training_set
 from leanops_assets.training.tracking import model_name_for
+from leanops_assets_tests.flights_defs import (
+    batch_predictions,
+    champion_history,
+    registered_model,
+    shadow_comparison,
+    training_set,
+)
 from leanops_assets_tests.registry.models import FLIGHTS, log_fixed_candidate, log_leaky_candidate
 
 NAME = model_name_for(MlflowResource(), FLIGHTS)

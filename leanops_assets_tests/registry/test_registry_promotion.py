@@ -6,13 +6,17 @@ import numpy as np
 import pytest
 from dagster import DagsterInstance, materialize
 
-from leanops_assets.registry.assets import registered_model, rollback_champion_job
 from leanops_assets.registry.gates import evaluate_gates, score_probabilities
 from leanops_assets.registry.promotion import RegistryError, version_by_alias
 from leanops_assets.registry.rollback import rollback_champion
 from leanops_assets.resources import MlflowResource
-from leanops_assets.training.assets import training_set, tuned_model
 from leanops_assets.training.tracking import model_name_for
+from leanops_assets_tests.flights_defs import (
+    registered_model,
+    rollback_champion_job,
+    training_set,
+    tuned_model,
+)
 from leanops_assets_tests.registry.models import FLIGHTS, TABLE
 
 NAME = model_name_for(MlflowResource(), FLIGHTS)

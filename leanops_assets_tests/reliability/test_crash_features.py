@@ -12,7 +12,7 @@ BUILDER = """
 import sys
 from dagster import AssetSpec, DagsterInstance, materialize
 from dagster_pyspark import PySparkResource
-from leanops_assets.features.assets import flight_features
+from leanops_assets_tests.flights_defs import flight_features
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.resources import LakeResource
 from leanops_assets.settings import LOCAL_SPARK_CONF

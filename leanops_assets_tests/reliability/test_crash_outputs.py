@@ -15,7 +15,7 @@ from dagster import DagsterInstance, materialize
 
 from leanops_assets.registry.promotion import CHAMPION, PREVIOUS, TAG_PREFIX, version_by_alias
 from leanops_assets.resources import LakeResource, MlflowResource
-from leanops_assets.training.assets import training_set
+from leanops_assets_tests.flights_defs import training_set
 
 from .conftest import kill_while_working, models, stderr_tail, time_one_loop, wait_for
 
@@ -24,7 +24,7 @@ JULY = [f"2013-07-0{d}" for d in range(1, 8)]
 MONITOR = """
 import sys
 from dagster import DagsterInstance, materialize
-from leanops_assets.monitoring.assets import batch_predictions, drift_report
+from leanops_assets_tests.flights_defs import batch_predictions, drift_report
 from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPolicy
 
 uri, model, day, loops = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -128,7 +128,7 @@ def test_sigkill_while_scoring_and_reporting(monitoring_home, child_factory):
 REGISTER = """
 import sys
 from dagster import DagsterInstance, materialize
-from leanops_assets.registry.assets import registered_model
+from leanops_assets_tests.flights_defs import registered_model
 from leanops_assets.resources import LakeResource, MlflowResource, PromotionPolicy
 
 resources = {"lake": LakeResource(), "mlflow": MlflowResource(),

@@ -8,9 +8,8 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from leanops_assets.datasets.flights.source import bundled_day
-from leanops_assets.ingestion.assets import raw_flights
 from leanops_assets.resources import LakeResource, SourceResource
-from leanops_assets.validation.assets import validated_flights
+from leanops_assets_tests.flights_defs import raw_flights, validated_flights
 
 DAY, NEXT = "2013-03-12", "2013-03-13"
 STAGES = [("raw", "flights"), ("validated", "flights"), ("quarantine", "flights")]

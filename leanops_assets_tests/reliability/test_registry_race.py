@@ -12,8 +12,8 @@ from dagster import DagsterInstance, materialize
 
 from leanops_assets.registry.promotion import CHAMPION, TAG_PREFIX, version_by_alias
 from leanops_assets.resources import LakeResource, MlflowResource
-from leanops_assets.training.assets import training_set
 from leanops_assets.training.tracking import model_name_for
+from leanops_assets_tests.flights_defs import training_set
 
 from .conftest import models, stderr_tail
 

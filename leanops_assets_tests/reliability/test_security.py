@@ -19,10 +19,11 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 
-from leanops_assets.ingestion.assets import raw_flights
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.ingestion.sources import SourceError, landing_day, landing_files
 from leanops_assets.resources import LakeResource, MlflowResource, SourceResource
 from leanops_assets.storage import Lake, LakePathError
+from leanops_assets_tests.flights_defs import raw_flights
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "Leanops-S3cret-7f3a9"
@@ -142,8 +143,8 @@ def test_planted_secrets_reach_no_metadata_log_or_mlflow_run(
     from mlflow import MlflowClient
 
     from leanops_assets.resources import TuningResource
-    from leanops_assets.training.assets import training_set, tuned_model
-    from leanops_assets.training.tracking import mlflow_tracking_resource
+    from leanops_assets.training.tracking import mlflow_tracking_for
+    from leanops_assets_tests.flights_defs import training_set, tuned_model
 
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "leanops")
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", SECRET)
@@ -159,7 +160,7 @@ def test_planted_secrets_reach_no_metadata_log_or_mlflow_run(
             "lake": LakeResource(),
             "mlflow": MlflowResource(),
             "tuning": TuningResource(n_trials=2, seed=3),
-            "mlflow_tracking": mlflow_tracking_resource,
+            "mlflow_tracking": mlflow_tracking_for(bundled_dataset()),
         },
         run_config={
             "ops": {
@@ -218,8 +219,8 @@ def test_the_monitoring_loader_takes_a_name_and_loads_only_from_the_registry(tmp
 
 
 def test_monitoring_and_registry_config_has_no_model_path():
-    from leanops_assets.monitoring.assets import batch_predictions, drift_report
     from leanops_assets.resources import MlflowResource, MonitoringPolicy
+    from leanops_assets_tests.flights_defs import batch_predictions, drift_report
 
     fields = set(MlflowResource.model_fields) | set(MonitoringPolicy.model_fields)
     assert not [f for f in fields if "path" in f or f in ("model_uri", "model_dir")]

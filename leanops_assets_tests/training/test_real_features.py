@@ -7,10 +7,9 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from leanops_assets.dataset import bundled_dataset
-from leanops_assets.registry.assets import registered_model
 from leanops_assets.resources import LakeResource, MlflowResource, PromotionPolicy, TuningResource
-from leanops_assets.training.assets import training_set, tuned_model
-from leanops_assets.training.tracking import mlflow_tracking_resource, model_name_for
+from leanops_assets.training.tracking import mlflow_tracking_for, model_name_for
+from leanops_assets_tests.flights_defs import registered_model, training_set, tuned_model
 from leanops_assets_tests.training.spark_features import write_spark_features
 
 LOOKBACK_DAYS = 7
@@ -32,7 +31,7 @@ def test_lifecycle_on_spark_features(spark, leanops_home):
             "mlflow": MlflowResource(),
             "tuning": TuningResource(n_trials=4),
             "promotion": PromotionPolicy(auc_floor=0.55),
-            "mlflow_tracking": mlflow_tracking_resource,
+            "mlflow_tracking": mlflow_tracking_for(bundled_dataset()),
         },
         run_config={
             "ops": {

@@ -14,7 +14,7 @@ from leanops_assets.dataset import contract_dataset
 from leanops_assets.registry.assets import build_registry_assets, build_rollback_job
 from leanops_assets.resources import LakeResource, MlflowResource, PromotionPolicy, TuningResource
 from leanops_assets.storage import Lake
-from leanops_assets.training.assets import build_training_assets, training_set
+from leanops_assets.training.assets import build_training_assets
 from leanops_assets.training.dataset import (
     TrainingSetError,
     WindowSpec,
@@ -30,6 +30,7 @@ from leanops_assets.training.model import (
     predict_probability,
 )
 from leanops_assets.training.tracking import mlflow_tracking_for
+from leanops_assets_tests.flights_defs import training_set
 
 RENTALS = contract_dataset(
     Path("leanops_assets_tests/datasets/rentals/contract.yaml"), key_prefix=("rentals",)

@@ -7,7 +7,6 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from leanops_assets.resources import LakeResource
-from leanops_assets.training.assets import training_set
 from leanops_assets.training.dataset import (
     SplitDays,
     TrainingSetError,
@@ -17,6 +16,7 @@ from leanops_assets.training.dataset import (
     split_days,
     stored_version,
 )
+from leanops_assets_tests.flights_defs import training_set
 from leanops_assets_tests.training.handmade_features import FLIGHTS
 
 

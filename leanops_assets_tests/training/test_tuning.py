@@ -7,11 +7,12 @@ from pathlib import Path
 import pandas as pd
 from dagster import DagsterInstance, materialize
 
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.resources import LakeResource, MlflowResource, TuningResource
-from leanops_assets.training.assets import training_set, tuned_model
-from leanops_assets.training.tracking import experiment_for, mlflow_tracking_resource
+from leanops_assets.training.tracking import experiment_for, mlflow_tracking_for
 from leanops_assets.training.tuning import TuningPlan, open_storage, run_study
 from leanops_assets.training.workflow import read_candidate
+from leanops_assets_tests.flights_defs import training_set, tuned_model
 from leanops_assets_tests.training.handmade_features import FLIGHTS, TABLE
 
 PLAN = TuningPlan(n_trials=8, seed=7, iterations_per_step=10, max_steps=4, threads=1)
@@ -62,7 +63,7 @@ def _resources(n_trials: int) -> dict:
         "lake": LakeResource(),
         "mlflow": MlflowResource(),
         "tuning": TuningResource(n_trials=n_trials, seed=3),
-        "mlflow_tracking": mlflow_tracking_resource,
+        "mlflow_tracking": mlflow_tracking_for(bundled_dataset()),
     }
 
 

@@ -8,11 +8,10 @@ from dagster import AssetExecutionContext, DagsterInstance, asset, materialize
 
 from leanops_assets.contract import load_contract
 from leanops_assets.datasets.flights.source import bundled_day
-from leanops_assets.ingestion.assets import raw_flights
 from leanops_assets.partitions import daily_partitions
 from leanops_assets.resources import LakeResource, SourceResource
-from leanops_assets.validation.assets import validated_flights
 from leanops_assets.validation.rules import REASON, validate_partition
+from leanops_assets_tests.flights_defs import raw_flights, validated_flights
 
 DAY = "2013-02-11"
 
