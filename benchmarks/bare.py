@@ -27,6 +27,7 @@ def bare_day(
     from leanops_assets.monitoring.predict import load_champion, prediction_schema, score_features
     from leanops_assets.monitoring.window import current_window, reference_frame
     from leanops_assets.resources import LakeResource, MlflowResource, MonitoringPolicy
+    from leanops_assets.training.tracking import model_name_for
     from leanops_assets.validation.assets import validate_day
 
     lake = LakeResource().lake()
@@ -38,7 +39,7 @@ def bare_day(
 
     def champion():
         uri = mlflow.resolved_tracking_uri()
-        return load_champion(uri, mlflow.registry_uri or uri, mlflow.model_name)
+        return load_champion(uri, mlflow.registry_uri or uri, model_name_for(mlflow, flights_ds))
 
     def ingest() -> int:
         flights = (

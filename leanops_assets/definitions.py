@@ -30,20 +30,29 @@ follow_parents_sensor = AutomationConditionSensorDefinition(
     description="Evaluates every asset's automation condition (daily assets follow their parents).",
 )
 
-shared = Definitions(
-    sensors=[follow_parents_sensor],
-    resources={
-        "lake": LakeResource(),
-        "source": SourceResource(),
-        "pyspark": SparkResource(),
-        "mlflow": MlflowResource(),
-        "tuning": TuningResource(),
-        "promotion": PromotionPolicy(),
-        "monitoring_policy": MonitoringPolicy(),
-    },
-    # One process per run: every asset in a run shares one SparkSession and pays imports once.
-    executor=in_process_executor,
-)
 
-# A bad contract or defs.yaml fails here, when the code location loads, naming the file.
-defs = Definitions.merge(load_dataset_defs(), shared)
+def shared_defs() -> Definitions:
+    """What every dataset shares: the follow-parents sensor, the resources, the executor."""
+    return Definitions(
+        sensors=[follow_parents_sensor],
+        resources={
+            "lake": LakeResource(),
+            "source": SourceResource(),
+            "pyspark": SparkResource(),
+            "mlflow": MlflowResource(),
+            "tuning": TuningResource(),
+            "promotion": PromotionPolicy(),
+            "monitoring_policy": MonitoringPolicy(),
+        },
+        # One process per run: every asset in a run shares one SparkSession and pays imports once.
+        executor=in_process_executor,
+    )
+
+
+def code_location_defs() -> Definitions:
+    """Every dataset's definitions with the shared ones; a bad contract or defs.yaml fails here,
+    when the code location loads, naming the file."""
+    return Definitions.merge(load_dataset_defs(), shared_defs())
+
+
+defs = code_location_defs()

@@ -202,9 +202,12 @@ def warm_up(
             continue
         result = run_day(ds, defs, instance, day, validation_assets(ds), run_config(source))
         fresh = freshness(ds, defs, instance, days, source)
-        say(
-            f"[{label} {index:>3}/{len(days)}] {day}  landed and validated  ({result.seconds:.1f}s)"
+        done = (
+            "landed and validated"
+            if result.success
+            else "failed: " + ", ".join(result.failed_checks or ["see the run in the UI"])
         )
+        say(f"[{label} {index:>3}/{len(days)}] {day}  {done}  ({result.seconds:.1f}s)")
         if not result.success:
             say(f"leanops: {label} day {day} failed; open the UI to see why")
             return False

@@ -39,4 +39,7 @@ def _definitions() -> dict[str, Any]:
 def __getattr__(name: str) -> Any:
     if name.startswith("_"):
         raise AttributeError(name)
-    return _definitions()[name]
+    try:
+        return _definitions()[name]
+    except KeyError:
+        raise AttributeError(f"flights have no asset, job or schedule named {name!r}") from None

@@ -37,9 +37,9 @@ def _env(home: Path) -> dict[str, str]:
 
 def test_both_datasets_live_side_by_side_in_one_code_location(monkeypatch):
     monkeypatch.setenv("LEANOPS_DATASETS_DIR", str(DATASETS))
-    from leanops_assets.components import load_dataset_defs
+    from leanops_assets.definitions import code_location_defs
 
-    defs = load_dataset_defs()
+    defs = code_location_defs()
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     assert {
         "raw_flights",
@@ -90,9 +90,9 @@ def test_tickets_run_the_whole_lifecycle_and_retrain_on_drift_by_themselves(lean
     assert "leanops: champion is version 1" in out
     # The changed tickets breach in two windows that share no day (01-01 and 01-08): the
     # sensor requests the retrain on 01-08 by itself, and the gate promotes it.
-    assert "sensor requested a retrain" in out
-    assert "champion v1 -> v2" in out
-    assert "v2 promoted" in out
+    assert "sensor requested a retrain" in out, out
+    assert "champion v1 -> v2" in out, out
+    assert "v2 promoted" in out, out
 
     from dagster import AssetKey, DagsterInstance
     from mlflow import MlflowClient

@@ -253,7 +253,7 @@ def build_rollback_job(ds: Dataset) -> JobDefinition:
     """The dataset's manual rollback job, named ds.scoped("rollback_champion_job")."""
 
     @op(
-        name="rollback_champion_op",
+        name=ds.scoped("rollback_champion_op"),
         description="Point the champion alias back at an earlier model version and record when "
         "and why.",
     )

@@ -26,7 +26,8 @@ def tickets_day(day: date) -> pd.DataFrame:
     """The day's tickets, the same for the same day; outcomes included."""
     rng = np.random.default_rng(int(day.strftime("%Y%m%d")))
     changed = day >= REGIME_CHANGE
-    n = int(rng.integers(140, 180) if day.weekday() < 5 else rng.integers(90, 110))
+    # Quieter weekends, within the contract's volume band (+-50 % of the trailing average).
+    n = int(rng.integers(140, 180) if day.weekday() < 5 else rng.integers(115, 135))
     local = [
         datetime(day.year, day.month, day.day, tzinfo=BERLIN) + timedelta(minutes=int(m))
         for m in rng.integers(7 * 60, 20 * 60, size=n)

@@ -43,7 +43,7 @@ def test_a_dataset_without_references_gets_only_its_raw_asset(tmp_path):
     folder = tmp_path / "rentals"
     folder.mkdir()
     (folder / "contract.yaml").write_text(yaml.safe_dump(raw))
-    assert _keys(contract_dataset(folder / "contract.yaml")) == ["raw_rentals"]
+    assert _keys(contract_dataset(folder / "contract.yaml")) == ["rentals/raw_rentals"]
 
 
 def _run(ds: Dataset, source: SourceResource, day: str = DAY):

@@ -30,6 +30,6 @@ def test_the_champion_comes_from_the_configured_registry_not_a_leftover_one(lean
     _register_champion(other, name, 2)
     mlflow.set_registry_uri(other)
     try:
-        assert champion_version() == "1"
+        assert champion_version(bundled_dataset()) == "1"
     finally:
         mlflow.set_registry_uri(settings.resolved_tracking_uri())
