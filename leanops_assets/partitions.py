@@ -1,10 +1,10 @@
-"""The daily partitions of the project, defined once: from the contract's first day to today."""
+"""A dataset's daily partitions, defined once: from its contract's first day to today."""
 
 from datetime import timedelta
 
 from dagster import DailyPartitionsDefinition
 
-from leanops_assets.contract import Contract, load_contract
+from leanops_assets.contract import Contract
 
 
 def daily_partitions_for(contract: Contract) -> DailyPartitionsDefinition:
@@ -14,6 +14,3 @@ def daily_partitions_for(contract: Contract) -> DailyPartitionsDefinition:
         start_date=contract.partition_start.isoformat(),
         end_date=end.isoformat() if end else None,
     )
-
-
-daily_partitions = daily_partitions_for(load_contract())

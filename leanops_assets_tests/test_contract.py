@@ -123,9 +123,10 @@ def test_a_reference_contract_must_join_on_columns_of_the_dataset(raw_contract, 
 
 
 def test_partitions_are_open_ended_unless_the_contract_sets_an_end(raw_contract):
-    from leanops_assets.partitions import daily_partitions, daily_partitions_for
+    from leanops_assets.partitions import daily_partitions_for
 
     assert load_contract().partition_end is None
+    daily_partitions = daily_partitions_for(load_contract())
     assert daily_partitions.get_first_partition_key() == "2013-01-01"
     assert daily_partitions.end is None
     closed = copy.deepcopy(raw_contract)

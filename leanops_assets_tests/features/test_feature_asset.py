@@ -7,12 +7,15 @@ import pyarrow.parquet as pq
 from dagster import AssetKey, AssetSpec, DagsterInstance, materialize
 from dagster_pyspark import PySparkResource
 
+from leanops_assets.contract import load_contract
 from leanops_assets.dataset import bundled_dataset
 from leanops_assets.features.lake_io import features_arrow_schema
-from leanops_assets.partitions import daily_partitions
+from leanops_assets.partitions import daily_partitions_for
 from leanops_assets.resources import LakeResource
 from leanops_assets.settings import LOCAL_SPARK_CONF
 from leanops_assets_tests.flights_defs import flight_features
+
+daily_partitions = daily_partitions_for(load_contract())  # flights'
 
 UPSTREAM = [
     AssetSpec("validated_flights", partitions_def=daily_partitions),

@@ -13,9 +13,12 @@ import sys
 from dagster import AssetSpec, DagsterInstance, materialize
 from dagster_pyspark import PySparkResource
 from leanops_assets_tests.flights_defs import flight_features
-from leanops_assets.partitions import daily_partitions
+from leanops_assets.contract import load_contract
+from leanops_assets.partitions import daily_partitions_for
 from leanops_assets.resources import LakeResource
 from leanops_assets.settings import LOCAL_SPARK_CONF
+
+daily_partitions = daily_partitions_for(load_contract())  # flights'
 
 root, first, last, loops = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 upstream = [

@@ -8,10 +8,12 @@ from dagster import AssetExecutionContext, DagsterInstance, asset, materialize
 
 from leanops_assets.contract import load_contract
 from leanops_assets.datasets.flights.source import bundled_day
-from leanops_assets.partitions import daily_partitions
+from leanops_assets.partitions import daily_partitions_for
 from leanops_assets.resources import LakeResource, SourceResource
 from leanops_assets.validation.rules import REASON, validate_partition
 from leanops_assets_tests.flights_defs import raw_flights, validated_flights
+
+daily_partitions = daily_partitions_for(load_contract())  # flights'
 
 DAY = "2013-02-11"
 
