@@ -22,6 +22,7 @@ import argparse
 import os
 import sys
 import warnings
+from datetime import date, timedelta
 
 from dagster import BetaWarning, DagsterInstance, PreviewWarning
 
@@ -32,6 +33,7 @@ from leanops_assets.replay_plan import plan_data_replay, plan_replay
 from leanops_assets.replay_report import DayResult, Retrain, write_summary
 from leanops_assets.replay_runs import (
     champion_version,
+    deliver_outcomes,
     first_model,
     latest_decision,
     replay_data_only,
@@ -66,6 +68,13 @@ def main(argv: list[str] | None = None) -> int:
         choices=["validation", "features", "lifecycle"],
         default="lifecycle",
         help="how far each day goes: land and validate, add features, or the whole lifecycle (default)",
+    )
+    parser.add_argument(
+        "--outcome-lag-days",
+        type=int,
+        default=1,
+        help="a replayed day is delivered without its outcomes, which arrive this many days later "
+        "(bundled source; default 1; 0: with the day). A landing folder delivers what its files hold",
     )
     parser.add_argument(
         "--source",
@@ -126,12 +135,29 @@ def main(argv: list[str] | None = None) -> int:
     log_path = leanops_home() / "logs" / "code-server.log"
     sensor = defs.resolve_sensor_def(ds.scoped("drift_retraining_sensor"))
     daemon = Daemon(instance, sensor.name, sensor.minimum_interval_seconds or 30, log_path)
-    results: list[DayResult] = []
+    results: dict[str, DayResult] = {}
     retrains: list[Retrain] = []
+    lag = args.outcome_lag_days if args.source != "landing" else 0
+
+    def config(today: str) -> dict:
+        """Outcomes are known up to `lag` days before today."""
+        known = (date.fromisoformat(today) - timedelta(days=lag)).isoformat() if lag else ""
+        return run_config(args.source, known)
+
+    def outcomes_arrive(owed: str, today: str) -> None:
+        delivered = deliver_outcomes(ds, defs, instance, owed, config(today))
+        results[owed].live_auc = delivered.live_auc
+        results[owed].success &= delivered.success
+        auc = "-" if delivered.live_auc is None else f"{delivered.live_auc:.3f}"
+        say(f"      outcomes of {owed} arrived: live AUC {auc}  ({delivered.seconds:.1f}s)")
+
     try:
         for index, day in enumerate(days, start=1):
-            result = run_day(ds, defs, instance, day, config=run_config(args.source))
-            results.append(result)
+            owed = (date.fromisoformat(day) - timedelta(days=lag)).isoformat()
+            if lag and owed in results:
+                outcomes_arrive(owed, day)
+            result = run_day(ds, defs, instance, day, config=config(day))
+            results[day] = result
             status = (
                 "ok"
                 if result.success and not result.failed_checks
@@ -155,10 +181,14 @@ def main(argv: list[str] | None = None) -> int:
                 retrains.append(Retrain(day, reason, run_id, run.status.value, before, after))
                 say(f"      retrain {run.status.value.lower()}: champion v{before} -> v{after}")
                 say(f"      {latest_decision(ds)}")
+        # The outcomes still owed arrive after the last day, so every day has its live quality.
+        after = (date.fromisoformat(days[-1]) + timedelta(days=lag)).isoformat()
+        for owed in [d for d in days[-lag:] if d in results] if lag else []:
+            outcomes_arrive(owed, after)
     finally:
         daemon.close()
 
-    return write_summary(results, retrains, daemon.last_skip_reason(), say)
+    return write_summary(list(results.values()), retrains, daemon.last_skip_reason(), say)
 
 
 if __name__ == "__main__":

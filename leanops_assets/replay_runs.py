@@ -22,9 +22,20 @@ def validation_assets(ds: Dataset) -> list[str]:
     return [ds.raw_asset, *references, ds.validated_asset]
 
 
-def run_config(source: str) -> dict:
-    """QUIET, and the source resource's kind (the definitions' default is the bundled year)."""
-    return {**QUIET, "resources": {"source": {"config": {"kind": source}}}}
+def run_config(source: str, outcomes_known_until: str = "") -> dict:
+    """QUIET, and the source resource's kind (the definitions' default is the bundled year) and
+    the last day whose outcomes have arrived (empty: every day's)."""
+    config = {"kind": source, "outcomes_known_until": outcomes_known_until}
+    return {**QUIET, "resources": {"source": {"config": config}}}
+
+
+def deliver_outcomes(
+    ds: Dataset, defs: Definitions, instance: DagsterInstance, day: str, config: dict
+) -> DayResult:
+    """Day `day` delivered again, now with its outcomes: its raw rows, validated rows, features
+    (their labels) and predictions (their live metrics) are rebuilt."""
+    assets = [ds.raw_asset, ds.validated_asset, ds.features_asset, PREDICTIONS]
+    return run_day(ds, defs, instance, day, assets, config)
 
 
 def _metadata(result, asset, key: str):

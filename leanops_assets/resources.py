@@ -66,9 +66,10 @@ class SourceResource(ConfigurableResource):
     kind: Literal["bundled", "landing", "synthetic"] = "bundled"
     landing_dir: str = ""
     scale: int = 10
-
-
-# Interim: definitions.py imports the old name until the datasets are assembled by the component.
+    # Bundled and synthetic days after this day (YYYY-MM-DD) arrive without the contract's outcome
+    # columns, as a delivery made before the outcomes happened; empty: every day has them. The
+    # replay moves it a day at a time, so outcomes arrive --outcome-lag-days after their day.
+    outcomes_known_until: str = ""
 
 
 class MlflowResource(ConfigurableResource):

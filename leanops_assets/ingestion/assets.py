@@ -48,6 +48,9 @@ def land_day(ds: Dataset, table: str, day: str, source: SourceResource, lake: La
     else:
         scale = source.scale if source.kind == "synthetic" else None
         frame, origin = bundled.bundled_rows(ds, table, day, scale)
+        if table == ds.name and source.outcomes_known_until and day > source.outcomes_known_until:
+            frame = frame.drop(columns=list(ds.contract.outcome_columns), errors="ignore")
+            origin += f", before its outcomes (known until {source.outcomes_known_until})"
     written = lake.lake().write_partition("raw", table, day, frame)
     metadata = {
         **written_file_metadata(written),

