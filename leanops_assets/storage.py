@@ -11,10 +11,11 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:  # pandas and pyarrow load when data is touched, not when definitions load
     import pandas as pd
@@ -81,12 +82,22 @@ def write_parquet_atomic(
     if file_metadata:
         extra = {key.encode(): value.encode() for key, value in file_metadata.items()}
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
+    write_file_atomic(path, lambda handle: pq.write_table(table, handle, compression="zstd"))
+    return WrittenFile(path, table.num_rows, path.stat().st_size, file_sha256(path))
+
+
+def write_file_atomic(path: Path, write: Callable[[BinaryIO], object]) -> Path:
+    """The one atomic writer of every output (lake files, drift reports): `write` fills a
+    temporary file beside `path`, which is fsynced and renamed over it. Readers see the old file
+    or the new one, never a torn one; a writer killed midway leaves only its temporary file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
     )
     try:
         with os.fdopen(fd, "wb") as handle:
-            pq.write_table(table, handle, compression="zstd")
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
@@ -94,7 +105,11 @@ def write_parquet_atomic(
         Path(tmp_name).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
-    return WrittenFile(path, table.num_rows, path.stat().st_size, file_sha256(path))
+    return path
+
+
+def write_text_atomic(text: str, path: Path) -> Path:
+    return write_file_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def _clear_dead_writers_files(path: Path) -> None:

@@ -24,8 +24,6 @@ Choices, measured on the bundled 2013 flights (see leanops_assets_tests/monitori
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -35,6 +33,7 @@ import pandas as pd
 
 from leanops_assets.monitoring.policy import DRIFT_WINDOW_DAYS
 from leanops_assets.monitoring.predict import SCORE_COLUMN
+from leanops_assets.storage import write_text_atomic
 
 if TYPE_CHECKING:
     from leanops_assets.dataset import FeatureTable
@@ -262,20 +261,3 @@ def compute_drift(
 def day_timestamp(day: str) -> datetime:
     """The report's timestamp: the end of the partition day, so a re-run renders the same report."""
     return datetime.combine(date.fromisoformat(day), time(23, 59, 59))
-
-
-def write_text_atomic(text: str, path: Path) -> Path:
-    """Write to a temporary file beside `path`, fsync, rename: readers never see a torn file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
