@@ -125,6 +125,19 @@ class DriftOutcome:
         return write_text_atomic(self.snapshot.get_html_str(as_iframe=False), path)
 
 
+def arrived_outcomes_auc(current: pd.DataFrame, label_column: str) -> float | None:
+    """ROC AUC of the score over the window's rows whose outcome has arrived: the newest days of
+    a window are often still unlabelled, and the policy must not go blind to quality then."""
+    if label_column not in current.columns:
+        return None
+    arrived = current[current[label_column].notna()]
+    if not labels_complete(arrived, label_column):
+        return None
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(arrived[label_column].astype("int64"), arrived[SCORE_COLUMN]))
+
+
 def labels_complete(frame: pd.DataFrame, label_column: str) -> bool:
     """Quality can be measured: every row has its label and both classes occur."""
     if label_column not in frame.columns or frame[label_column].isna().any():
@@ -239,6 +252,8 @@ def compute_drift(
             report_share = float(metric["value"]["share"])
         elif kind == "RocAuc":
             live_auc = float(metric["value"])
+    if live_auc is None:
+        live_auc = arrived_outcomes_auc(current, label)
     share = drift_share(columns)
     if report_share is None or abs(report_share - share) > 1e-9:
         raise RuntimeError(

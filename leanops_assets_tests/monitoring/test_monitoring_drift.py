@@ -29,7 +29,7 @@ from leanops_assets.monitoring.predict import (
 from leanops_assets.training.model import feature_matrix
 from leanops_assets_tests.monitoring.frames import TABLE
 
-LABEL_COLUMN = TABLE.label_column
+LABEL_COLUMN, DATE_COLUMN = TABLE.label_column, TABLE.date_column
 CALENDAR_FEATURES = TABLE.not_monitored
 
 THRESHOLD = 0.3
@@ -107,6 +107,22 @@ def test_adjacent_january_weeks_do_not_drift(scored):
     assert set(outcome.drifted_columns) <= {"temp", "dewp", "pressure"}
     assert not outcome.labelled
     assert outcome.live_auc is None
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+def test_a_window_whose_newest_day_awaits_its_outcomes_keeps_the_quality_of_the_others(scored):
+    # Outcomes arrive a day late: the newest day of the window has none yet. The live AUC is
+    # the champion's on the rows whose outcome has arrived, not absent for the whole week.
+    current = scored["jul_wk1"].copy()
+    newest = current[DATE_COLUMN] == current[DATE_COLUMN].max()
+    current.loc[newest, LABEL_COLUMN] = pd.NA
+    outcome = compute_drift(current, reference_sample(scored["jan_train"]), TABLE, THRESHOLD)
+
+    assert not outcome.labelled  # the report's quality section needs every label
+    arrived = current[~newest]
+    expected = roc_auc_score(arrived[LABEL_COLUMN].astype(int), arrived["score"])
+    assert outcome.live_auc == pytest.approx(expected, abs=1e-12)
+    assert 0.55 < outcome.live_auc < 0.65  # the January model on July, as in the full week
 
 
 def test_score_features_and_live_metrics_match_sklearn(weeks, january_model):
