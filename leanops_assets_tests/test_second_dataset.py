@@ -113,7 +113,7 @@ def test_tickets_run_the_whole_lifecycle_and_retrain_on_drift_by_themselves(lean
 
     store = f"sqlite:///{leanops_home / 'mlflow' / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=store, registry_uri=store)
-    assert client.get_model_version_by_alias("leanops_tickets", "champion").version == "2"
+    assert int(client.get_model_version_by_alias("leanops_tickets", "champion").version) == 2
     assert client.get_experiment_by_name("leanops-tickets") is not None
     lake = leanops_home / "lake"
     assert (lake / "features" / "tickets").is_dir() and (lake / "predictions" / "tickets").is_dir()
