@@ -117,6 +117,16 @@ class Dataset:
         joins = {join.table: join for join in (features.joins if features else ())}
         return table in joins and joins[table].as_of is not None
 
+    @property
+    def daily_references(self) -> list[str]:
+        """Reference tables delivered a file a day (joined as of a time)."""
+        return [t for t in self.contract.references if self.reference_is_daily(t)]
+
+    @property
+    def table_references(self) -> list[str]:
+        """Reference tables delivered whole (joined by key)."""
+        return [t for t in self.contract.references if not self.reference_is_daily(t)]
+
     def key(self, asset: str) -> AssetKey:
         from dagster import AssetKey
 

@@ -55,19 +55,13 @@ def follow_parents(ds: Dataset) -> AutomationCondition:
 
 def daily_asset_keys(ds: Dataset) -> list:
     """Every daily asset of the dataset, in the order one day builds them."""
-    references = [
-        ds.key(ds.reference_asset(t)) for t in ds.contract.references if ds.reference_is_daily(t)
-    ]
+    references = [ds.key(ds.reference_asset(t)) for t in ds.daily_references]
     names = [ds.validated_asset, ds.features_asset, PREDICTIONS, DRIFT_REPORT, SHADOW_COMPARISON]
     return [ds.key(ds.raw_asset), *references, *[ds.key(n) for n in names]]
 
 
 def static_reference_keys(ds: Dataset) -> list:
-    return [
-        ds.key(ds.reference_asset(t))
-        for t in ds.contract.references
-        if not ds.reference_is_daily(t)
-    ]
+    return [ds.key(ds.reference_asset(t)) for t in ds.table_references]
 
 
 def build_dataset_defs(ds: Dataset, sensor_interval_seconds: int = 5) -> Definitions:

@@ -18,7 +18,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 def validation_assets(ds: Dataset) -> list[str]:
     """The raw rows, daily reference tables and validated rows of one day."""
-    references = [ds.reference_asset(t) for t in ds.contract.references if ds.reference_is_daily(t)]
+    references = [ds.reference_asset(t) for t in ds.daily_references]
     return [ds.raw_asset, *references, ds.validated_asset]
 
 
@@ -132,11 +132,7 @@ def reference_tables(
     ds: Dataset, defs: Definitions, instance: DagsterInstance, source: str
 ) -> None:
     """The dataset's reference tables that are not daily, unless up to date."""
-    tables = [
-        ds.key(ds.reference_asset(t)).to_user_string()
-        for t in ds.contract.references
-        if not ds.reference_is_daily(t)
-    ]
+    tables = [ds.key(ds.reference_asset(t)).to_user_string() for t in ds.table_references]
     fresh = freshness(ds, defs, instance, [], source)
     if tables and not all(fresh.up_to_date(table, None, []) for table in tables):
         defs.resolve_job_def(ds.scoped("reference_data")).execute_in_process(

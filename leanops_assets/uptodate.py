@@ -107,9 +107,7 @@ def _name(ds: Dataset, asset: str) -> str:
 def landed_assets(ds: Dataset) -> dict[str, str]:
     """Asset (as a user string) -> its landing folder: the raw rows and daily reference tables."""
     landed = {_name(ds, ds.raw_asset): ds.name}
-    for table in ds.contract.references:
-        if ds.reference_is_daily(table):
-            landed[_name(ds, ds.reference_asset(table))] = table
+    landed.update({_name(ds, ds.reference_asset(t)): t for t in ds.daily_references})
     return landed
 
 
