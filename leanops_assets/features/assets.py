@@ -100,18 +100,22 @@ def feature_result(
 
     days = list(context.partition_keys)
     table = ds.table
-    run = materialize_feature_days(spark, lake.lake(), ds, days, table.lookback_days)
+    run = materialize_feature_days(
+        spark, lake.lake(), ds, days, table.lookback_days, progress=context.log.info
+    )
     for day in days:
         context.add_asset_metadata(
             partition_metadata(run.by_day[day], run.written[day], table), partition_key=day
         )
     context.log.info(
         f"wrote {sum(w.rows for w in run.written.values())} feature rows for {len(days)} day(s) "
-        f"{days[0]}..{days[-1]} in {run.spark_seconds:.1f} s of Spark"
+        f"{days[0]}..{days[-1]} in {run.spark_seconds:.1f} s of Spark ({len(run.batches)} batch(es))"
     )
     run_metadata = {
         "spark_seconds": MetadataValue.float(round(run.spark_seconds, 3)),
         "partitions_in_run": MetadataValue.int(len(days)),
+        # a long backfill is built in batches that fit the driver (lake_io.BATCH_ROWS)
+        "spark_batches": MetadataValue.int(len(run.batches)),
         "lookback_days": MetadataValue.int(table.lookback_days),
         "validated_days_read": MetadataValue.text(
             f"{run.row_days[0]}..{run.row_days[-1]} ({len(run.row_days)} days)"

@@ -29,6 +29,8 @@ from leanops_assets.features.references import (
 from leanops_assets.storage import Lake, WrittenFile, check_day
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pyspark.sql import DataFrame, SparkSession
 
 FEATURES_STAGE = "features"  # partitions: features/<dataset name>/date=D
@@ -178,6 +180,28 @@ def write_feature_partitions(
     }
 
 
+# Every feature row passes through the driver (sorted there, so the bytes do not depend on Spark's
+# partitioning): a backfill is collected in batches of at most this many target rows, so its
+# memory follows the batch, not the history (300 days at 10x the flights exhausted 2 GiB).
+BATCH_ROWS = 400_000
+
+
+def day_batches(lake: Lake, dataset: str, days: list[str], batch_rows: int) -> list[list[str]]:
+    """Consecutive target days in batches of at most `batch_rows` validated rows (a bigger day
+    is a batch of its own); row counts come from the Parquet footers."""
+    batches: list[list[str]] = []
+    rows_in_batch = 0
+    for day in sorted({check_day(day) for day in days}):
+        rows = lake.partition_rows("validated", dataset, day) or 0
+        if batches and rows_in_batch + rows <= batch_rows:
+            batches[-1].append(day)
+            rows_in_batch += rows
+        else:
+            batches.append([day])
+            rows_in_batch = rows
+    return batches
+
+
 @dataclass(frozen=True)
 class FeatureRun:
     by_day: dict[str, pa.Table]  # the rows of each target day, as written
@@ -186,27 +210,20 @@ class FeatureRun:
     gated_days: dict[str, list[str]]  # look-back days left out because they failed their gates
     reference_rows_left_out: dict[str, dict[str, int]]
     spark_seconds: float  # reading into Spark, building and collecting
+    batches: list[list[str]]  # target days of each Spark run
 
 
-def materialize_feature_days(
-    spark: SparkSession,
-    lake: Lake,
-    ds_or_contract: Dataset | Contract,
-    target_days: list[str],
-    lookback_days: int | None = None,
+def _build_batch(
+    spark: SparkSession, lake: Lake, contract: Contract, days: list[str], lookback: int
 ) -> FeatureRun:
-    """Read the inputs, build the features of all target days in one Spark job, write each day
-    to features/<dataset name>/. The look-back defaults to the contract's."""
+    """One Spark plan over the batch's days and their look-back days, collected once."""
     started = time.perf_counter()
-    contract = ds_or_contract.contract if isinstance(ds_or_contract, Dataset) else ds_or_contract
     table = FeatureTable.of(contract)
-    lookback = table.lookback_days if lookback_days is None else lookback_days
-    check_features_known_at_prediction_time(features_of(contract).columns, contract)
-    inputs = read_feature_inputs(spark, lake, contract, target_days, lookback)
-    features = build_features(contract, inputs.rows, inputs.references, target_days, lookback)
+    inputs = read_feature_inputs(spark, lake, contract, days, lookback)
+    features = build_features(contract, inputs.rows, inputs.references, days, lookback)
     rows = collect_features(features, table)
     spark_seconds = time.perf_counter() - started
-    by_day = split_by_day(rows, target_days, table)
+    by_day = split_by_day(rows, days, table)
     written = write_feature_partitions(lake, contract.name, by_day, table)
     return FeatureRun(
         by_day,
@@ -215,4 +232,50 @@ def materialize_feature_days(
         inputs.gated_days,
         inputs.reference_rows_left_out,
         spark_seconds,
+        [days],
+    )
+
+
+def materialize_feature_days(
+    spark: SparkSession,
+    lake: Lake,
+    ds_or_contract: Dataset | Contract,
+    target_days: list[str],
+    lookback_days: int | None = None,
+    batch_rows: int = BATCH_ROWS,
+    progress: Callable[[str], object] | None = None,
+) -> FeatureRun:
+    """Read the inputs, build the features of the target days in one Spark plan per batch of
+    days (day_batches), write each day to features/<dataset name>/. The look-back defaults to
+    the contract's."""
+    contract = ds_or_contract.contract if isinstance(ds_or_contract, Dataset) else ds_or_contract
+    table = FeatureTable.of(contract)
+    lookback = table.lookback_days if lookback_days is None else lookback_days
+    check_features_known_at_prediction_time(features_of(contract).columns, contract)
+    run: FeatureRun | None = None
+    batches = day_batches(lake, contract.name, target_days, batch_rows)
+    for number, days in enumerate(batches, start=1):
+        batch = _build_batch(spark, lake, contract, days, lookback)
+        run = batch if run is None else _merged(run, batch)
+        if progress and len(batches) > 1:
+            progress(f"features: batch {number}/{len(batches)} ({days[0]}..{days[-1]}) written")
+    if run is None:
+        raise ValueError(f"features of {contract.name}: no target days given")
+    return run
+
+
+def _merged(run: FeatureRun, batch: FeatureRun) -> FeatureRun:
+    left_out = {t: dict(r) for t, r in run.reference_rows_left_out.items()}
+    for table, reasons in batch.reference_rows_left_out.items():
+        for reason, rows in reasons.items():
+            left_out.setdefault(table, {})
+            left_out[table][reason] = left_out[table].get(reason, 0) + rows
+    return FeatureRun(
+        {**run.by_day, **batch.by_day},
+        {**run.written, **batch.written},
+        sorted({*run.row_days, *batch.row_days}),
+        {**run.gated_days, **batch.gated_days},
+        left_out,
+        run.spark_seconds + batch.spark_seconds,
+        [*run.batches, *batch.batches],
     )

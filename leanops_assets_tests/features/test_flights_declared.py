@@ -105,3 +105,28 @@ def test_flights_features_come_out_as_before_the_declared_block(spark, fresh_lak
     rates = [c for c in COLUMNS_BEFORE if c.endswith("_rate")]
     assert first[rates].isna().all().all(), "2013-01-01 has no day before it: every rate null"
     assert (first["weekday"] == 1).all() and (first["days_to_nearest_holiday"] == 0).all()
+
+
+def test_a_long_backfill_is_built_in_batches_that_fit_the_driver_with_the_same_bytes(
+    spark, fresh_lake, tmp_path
+):
+    """Every row of a backfill passes through the driver: at ten times the real volume, 300
+    days in one collect exhausted its memory. Batches of at most `batch_rows` target rows bound
+    it, and the partitions come out byte-identical to one batch."""
+    import shutil
+
+    from leanops_assets.storage import Lake
+
+    days = [f"2013-01-{n:02d}" for n in range(1, 11)]  # 842, 943, 914, 915, 720, 832, 933, ...
+    whole = materialize_feature_days(spark, fresh_lake, bundled_dataset(), days)
+    copy = tmp_path / "batched"
+    shutil.copytree(fresh_lake.root, copy)
+    shutil.rmtree(copy / "features")
+    batched = materialize_feature_days(spark, Lake(copy), bundled_dataset(), days, batch_rows=2000)
+
+    assert whole.batches == [days]
+    assert batched.batches == [days[0:2], days[2:4], days[4:6], days[6:8], days[8:10]]
+    assert {d: f.content_hash for d, f in batched.written.items()} == {
+        d: f.content_hash for d, f in whole.written.items()
+    }
+    assert batched.row_days == whole.row_days == days
