@@ -197,7 +197,9 @@ def compute_drift(
     """
     from evidently import BinaryClassification, DataDefinition, Dataset, Report
     from evidently.metrics import ValueDrift
-    from evidently.presets import ClassificationQuality, DataDriftPreset
+    from evidently.presets import ClassificationQuality
+
+    from leanops_assets.monitoring.drift_table import DriftTablePreset
 
     for frame, side in ((current, "current"), (reference, "reference")):
         if frame.empty:
@@ -230,7 +232,7 @@ def compute_drift(
         return Dataset.from_pandas(data, data_definition=definition)
 
     items: list[Any] = [
-        DataDriftPreset(
+        DriftTablePreset(
             columns=features,
             drift_share=drift_share_threshold,
             num_method=NUMERIC_METHOD,
