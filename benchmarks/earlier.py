@@ -19,7 +19,7 @@ def _home() -> Path:
 
 
 def replay_summary(home: Path) -> dict | None:
-    path = home / "reports" / "replay.json"
+    path = home / "reports" / "flights" / "replay.json"  # the bundled dataset's
     if not path.exists():
         return None
     summary = json.loads(path.read_text())
@@ -92,6 +92,11 @@ def rows(result: dict) -> list[tuple]:
         out.append(("closed loop (replay.json)", value, "", None))
     else:
         out.append(
-            ("closed loop", "no $LEANOPS_HOME/reports/replay.json (run `make replay`)", "", None)
+            (
+                "closed loop",
+                "no $LEANOPS_HOME/reports/flights/replay.json (run `make replay`)",
+                "",
+                None,
+            )
         )
     return out

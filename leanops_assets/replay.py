@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         daemon.close()
 
-    return write_summary(list(results.values()), retrains, daemon.last_skip_reason(), say)
+    return write_summary(ds.name, list(results.values()), retrains, daemon.last_skip_reason(), say)
 
 
 if __name__ == "__main__":

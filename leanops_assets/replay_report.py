@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from leanops_assets.settings import leanops_home
+from leanops_assets.storage import write_text_atomic
 
 
 @dataclass
@@ -68,16 +69,19 @@ def plot_history(days: list[DayResult], retrains: list[Retrain], path: Path) -> 
 
 
 def write_summary(
+    dataset: str,
     results: list[DayResult],
     retrains: list[Retrain],
     last_skip_reason: str | None,
     say: Callable[[str], None],
 ) -> int:
-    """Write replay.json and replay.png, print the summary; 1 if a day failed."""
-    reports = leanops_home() / "reports"
+    """Write reports/<dataset>/replay.json and replay.png (beside the dataset's drift reports),
+    print the summary; 1 if a day failed."""
+    reports = leanops_home() / "reports" / dataset
     plot = reports / "replay.png"
     plot_history(results, retrains, plot)
     summary = {
+        "dataset": dataset,
         "days_processed": len(results),
         "days_failed": [r.day for r in results if not r.success],
         "retrains": [asdict(r) for r in retrains],
@@ -88,7 +92,7 @@ def write_summary(
         "drift_share": {r.day: r.drift_share for r in results},
         "plot": str(plot),
     }
-    (reports / "replay.json").write_text(json.dumps(summary, indent=2))
+    write_text_atomic(json.dumps(summary, indent=2), reports / "replay.json")
     say("")
     say(f"leanops: {len(results)} days processed, {len(summary['days_failed'])} failed")
     for retrain in retrains:

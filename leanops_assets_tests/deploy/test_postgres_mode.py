@@ -71,7 +71,7 @@ def test_lifecycle_replay_records_every_asset_check_and_tick_in_postgres(postgre
     assert "champion is version 1" in done.stdout, done.stdout[-3000:]
     assert f"[  2/2] {REPLAY_DAYS[1]}" in done.stdout
     # The summary the replay ends with, its plot and each day's drift report, under LEANOPS_HOME.
-    reports = Path(env["LEANOPS_HOME"]) / "reports"
+    reports = Path(env["LEANOPS_HOME"]) / "reports" / "flights"
     summary = json.loads((reports / "replay.json").read_text())
     assert summary["days_processed"] == 2 and not summary["days_failed"]
     # two days cannot hold two independent 7-day breaches: the first champion scores both
@@ -81,7 +81,7 @@ def test_lifecycle_replay_records_every_asset_check_and_tick_in_postgres(postgre
     assert all(0 <= share <= 1 for share in summary["drift_share"].values())
     assert (reports / "replay.png").stat().st_size > 10_000
     for day in REPLAY_DAYS:
-        assert (reports / "flights" / "drift" / f"{day}.html").exists(), day
+        assert (reports / "drift" / f"{day}.html").exists(), day
 
     from dagster import AssetKey, DagsterInstance, DagsterRunStatus
     from dagster_postgres import (
