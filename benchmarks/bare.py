@@ -81,7 +81,7 @@ def bare_day(
             current,
             reference,
             flights_ds.table,
-            policy.drift_share_threshold,
+            policy.resolved(flights_ds).drift_share_threshold,
             timestamp=day_timestamp(day),
         )
         outcome.save_html(policy.resolved_reports_dir() / "flights" / "drift" / f"{day}.html")

@@ -2,7 +2,7 @@
 
 The drift retraining sensor's logic (monitoring/policy.py: PolicyConfig, DayStatus, PolicyState,
 RunOutcome, decide) and the promotion gate (registry/gates.py: evaluate_gates and lineage_drop,
-with the PromotionPolicy defaults of resources.py) are called here and nowhere else in benchmarks/policy_*.py, so a change
+with the PromotionPolicy defaults of resources.py, as flights resolve them) are called here and nowhere else in benchmarks/policy_*.py, so a change
 to their signatures or meaning is absorbed in this one file.
 
 How the simulation maps onto them:
@@ -19,7 +19,9 @@ How the simulation maps onto them:
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache
 
+from leanops_assets.dataset import bundled_dataset
 from leanops_assets.monitoring.policy import (
     DayStatus,
     PolicyConfig,
@@ -34,9 +36,15 @@ from leanops_assets.resources import MonitoringPolicy, PromotionPolicy
 NO_DRIFT_TRIGGER = 1.0
 
 
+@cache
+def _flights():
+    """The dataset the benchmark replays, loaded once: the simulation gates every retrain."""
+    return bundled_dataset()
+
+
 def default_monitoring() -> dict[str, float | int]:
-    """The MonitoringPolicy defaults the product ships (resources.py)."""
-    policy = MonitoringPolicy()
+    """The MonitoringPolicy defaults the product ships (resources.py), as flights resolve them."""
+    policy = MonitoringPolicy().resolved(_flights())
     return {
         "drift_share_threshold": policy.drift_share_threshold,
         "live_auc_floor": policy.live_auc_floor,
@@ -54,7 +62,7 @@ def policy_config(
         live_auc_floor=live_auc_floor,
         evidence_windows=evidence_windows,
         cooldown_days=cooldown_days,
-        rejection_retry_days=MonitoringPolicy().rejection_retry_days,
+        rejection_retry_days=int(default_monitoring()["rejection_retry_days"]),
     )
 
 
@@ -88,11 +96,11 @@ def gate(
 ) -> tuple[bool, str, float]:
     """The promotion gate with the product's defaults: (promoted?, why, the lineage's AUC drop
     if the candidate is promoted)."""
-    promotion = PromotionPolicy()
+    promotion = PromotionPolicy().resolved(_flights())
     gates = evaluate_gates(
         candidate_auc,
         champion_auc,
-        promotion.resolved_auc_floor(),
+        promotion.auc_floor,
         promotion.max_auc_drop,
         champion_drop,
     )

@@ -1,6 +1,6 @@
 """The `LeanopsDataset` component: one `datasets/<name>/defs.yaml` adds a dataset to the code
 location. Its attributes name the contract and, optionally, the dataset's asset key prefix,
-feature asset, MLflow experiment and registered model."""
+feature asset, MLflow experiment, registered model and policy defaults."""
 
 from __future__ import annotations
 
@@ -9,11 +9,38 @@ from pathlib import Path
 
 import dagster as dg
 import yaml
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from leanops_assets.contract import ContractError, load_contract_file
 
 COMPONENT_TYPE = "leanops_assets.components.LeanopsDataset"
+
+
+# Resolvable: Dagster's component loader refuses bounds (ge, le) on a nested model otherwise.
+class PromotionDefaults(dg.Model, dg.Resolvable):
+    """The dataset's promotion gates: the `promotion` resource's fields (resources.py)."""
+
+    auc_floor: float | None = Field(default=None, ge=0, le=1)
+    max_auc_drop: float | None = Field(default=None, ge=0, le=1)
+
+
+class MonitoringDefaults(dg.Model, dg.Resolvable):
+    """The dataset's retraining, shadow and rollback policy: the `monitoring_policy` resource's
+    fields (resources.py) but reports_dir, which is the deployment's, not the dataset's."""
+
+    drift_share_threshold: float | None = Field(default=None, ge=0, le=1)
+    live_auc_floor: float | None = Field(default=None, ge=0, le=1)
+    evidence_windows: int | None = Field(default=None, ge=1)
+    cooldown_days: int | None = Field(default=None, ge=0)
+    rejection_retry_days: int | None = Field(default=None, ge=1)
+    shadow_days: int | None = Field(default=None, ge=0)
+    rollback_auc_margin: float | None = Field(default=None, ge=0, le=1)
+    rollback_min_labelled_rows: int | None = Field(default=None, ge=0)
+
+
+def _set_fields(defaults: dg.Model) -> tuple[tuple[str, float], ...]:
+    """(field, value) of the fields defs.yaml sets: hashable, as the frozen Dataset needs."""
+    return tuple(defaults.model_dump(exclude_none=True).items())
 
 
 class LeanopsDataset(dg.Component, dg.Model, dg.Resolvable):
@@ -29,6 +56,14 @@ class LeanopsDataset(dg.Component, dg.Model, dg.Resolvable):
     mlflow_experiment: str = Field(default="", description="Default: leanops-<name>.")
     model_name: str = Field(default="", description="Registered model; default leanops_<name>.")
     features_code_version: str = Field(default="1", description="Bump when features change.")
+    promotion: PromotionDefaults = Field(
+        default_factory=PromotionDefaults,
+        description="Promotion gates for this dataset; run config and env vars override them.",
+    )
+    monitoring: MonitoringDefaults = Field(
+        default_factory=MonitoringDefaults,
+        description="Retraining and rollback policy for this dataset; run config overrides it.",
+    )
 
     @classmethod
     def from_defs_yaml(cls, folder: Path) -> LeanopsDataset:
@@ -40,7 +75,10 @@ class LeanopsDataset(dg.Component, dg.Model, dg.Resolvable):
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         if raw.get("type") != COMPONENT_TYPE:
             raise ContractError(f"{path}: type must be {COMPONENT_TYPE}, found {raw.get('type')!r}")
-        return cls(**(raw.get("attributes") or {}))
+        try:
+            return cls(**(raw.get("attributes") or {}))
+        except ValidationError as error:
+            raise ContractError(f"{path}: {_describe(error)}") from None
 
     def dataset(self, folder: Path):
         from leanops_assets.dataset import Dataset
@@ -54,12 +92,21 @@ class LeanopsDataset(dg.Component, dg.Model, dg.Resolvable):
             mlflow_experiment=self.mlflow_experiment,
             model_name=self.model_name,
             features_code_version=self.features_code_version,
+            promotion_defaults=_set_fields(self.promotion),
+            monitoring_defaults=_set_fields(self.monitoring),
         )
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         from leanops_assets.dataset_defs import build_dataset_defs
 
         return build_dataset_defs(self.dataset(context.path))
+
+
+def _describe(error: ValidationError) -> str:
+    """Each wrong attribute as `attributes.<key>: <what is wrong>`."""
+    return "; ".join(
+        f"attributes.{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors()
+    )
 
 
 EXTRA_DATASETS_VARIABLE = "LEANOPS_DATASETS_DIR"

@@ -2,8 +2,9 @@
 resources and MLflow model.
 
 Every stage takes a `Dataset` and names nothing of its own: two datasets live side by side in one
-code location. A dataset's settings are the attributes of its `datasets/<name>/defs.yaml`
-(the `LeanopsDataset` component, components.py); the contract is `contract.yaml` beside it.
+code location. A dataset's settings, policy defaults among them, are the attributes of its
+`datasets/<name>/defs.yaml` (the `LeanopsDataset` component, components.py); the contract is
+`contract.yaml` beside it.
 """
 
 from __future__ import annotations
@@ -81,6 +82,10 @@ class Dataset:
     mlflow_experiment: str = ""  # default: leanops-<name>
     model_name: str = ""  # default: leanops_<name>
     features_code_version: str = "1"  # bump when the features change: older partitions go stale
+    # Policy defaults from defs.yaml's `promotion:` and `monitoring:`, as (field, value) of the
+    # fields it sets; the resources resolve them (PromotionPolicy / MonitoringPolicy.resolved).
+    promotion_defaults: tuple[tuple[str, float], ...] = ()
+    monitoring_defaults: tuple[tuple[str, float], ...] = ()
 
     @property
     def name(self) -> str:

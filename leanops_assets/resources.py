@@ -7,8 +7,9 @@ embedded default under LEANOPS_HOME. Both are read when a run uses the resource,
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from dagster import ConfigurableResource, InitResourceContext
 from dagster_pyspark import PySparkResource
@@ -16,6 +17,9 @@ from pydantic import Field
 
 from leanops_assets.settings import LOCAL_SPARK_CONF, leanops_home
 from leanops_assets.storage import Lake
+
+if TYPE_CHECKING:
+    from leanops_assets.dataset import Dataset
 
 
 def _setting(value: str, variable: str) -> str:
@@ -132,23 +136,27 @@ class TuningResource(ConfigurableResource):
         return folder / "journal.log"
 
 
-class PromotionPolicy(ConfigurableResource):
-    """Model gates: holdout AUC floor, and the most a challenger may trail the champion."""
+# Policy: every field of PromotionPolicy and MonitoringPolicy (but reports_dir) resolves per
+# dataset, first set wins: the resource's field (run config, launchpad), its LEANOPS_* variable
+# where it has one, the dataset's defs.yaml (`promotion:`, `monitoring:`), the built-in default
+# below. Flights' defs.yaml sets none, so flights run with the built-in defaults.
 
-    auc_floor: float | None = None  # None: $LEANOPS_PROMOTION_AUC_FLOOR, else 0.65
+
+@dataclass(frozen=True)
+class PromotionSettings:
+    """The promotion gates one dataset runs with; the defaults are the built-in ones."""
+
+    auc_floor: float = 0.65
     max_auc_drop: float = 0.02
 
-    def resolved_auc_floor(self) -> float:
-        if self.auc_floor is not None:
-            return self.auc_floor
-        return float(os.environ.get("LEANOPS_PROMOTION_AUC_FLOOR") or 0.65)
 
+@dataclass(frozen=True)
+class MonitoringSettings:
+    """The retraining, shadow and rollback policy one dataset runs with; the defaults are the
+    built-in ones."""
 
-class MonitoringPolicy(ConfigurableResource):
-    """When drift or weak live quality triggers a retrain."""
-
-    # Calibrated on the real 2013 weeks: week-to-week noise reaches a drift share of 0.33 and a
-    # live AUC of 0.62 (see the monitoring tests); above and below those is a real change.
+    # Calibrated on the real 2013 flights weeks: week-to-week noise reaches a drift share of 0.33
+    # and a live AUC of 0.62 (see the monitoring tests); above and below those is a real change.
     drift_share_threshold: float = 0.4
     live_auc_floor: float = 0.6
     # Breaching drift windows that share no day (drift_report's windows end every 7 days back
@@ -159,12 +167,70 @@ class MonitoringPolicy(ConfigurableResource):
     # (the training window has moved on by then) while the breach persists.
     rejection_retry_days: int = 3
     # After a promotion the replaced champion scores in shadow for this many days; the new one is
-    # rolled back when its live AUC on the same flights trails by more than the margin, measured
-    # once at least rollback_min_labelled_rows of those flights have their outcome.
+    # rolled back when its live AUC on the same rows trails by more than the margin, measured
+    # once at least rollback_min_labelled_rows of those rows have their outcome.
     shadow_days: int = 7
     rollback_auc_margin: float = 0.02
     rollback_min_labelled_rows: int = 2000
+
+
+def _resolve(
+    settings: type,
+    resource: ConfigurableResource,
+    dataset_defaults: tuple[tuple[str, float], ...],
+    variables: dict[str, str],
+) -> Any:
+    """`settings` with each field from the resource, else its variable, else the dataset's."""
+    dataset = dict(dataset_defaults)
+    values = {}
+    for field in fields(settings):
+        value = getattr(resource, field.name)
+        variable = os.environ.get(variables.get(field.name, ""))
+        if value is None and variable:
+            value = type(field.default)(variable)
+        if value is None:
+            value = dataset.get(field.name)
+        if value is not None:
+            values[field.name] = value
+    return settings(**values)
+
+
+class PromotionPolicy(ConfigurableResource):
+    """Model gates: holdout AUC floor, and the most a challenger may trail the champion.
+
+    A field left unset (None) is, per dataset: $LEANOPS_PROMOTION_AUC_FLOOR for auc_floor, else
+    the dataset's defs.yaml `promotion:`, else the built-in default (PromotionSettings: 0.65,
+    0.02). Callers use `resolved(ds)`.
+    """
+
+    auc_floor: float | None = None
+    max_auc_drop: float | None = None
+
+    def resolved(self, ds: Dataset) -> PromotionSettings:
+        variables = {"auc_floor": "LEANOPS_PROMOTION_AUC_FLOOR"}
+        return _resolve(PromotionSettings, self, ds.promotion_defaults, variables)
+
+
+class MonitoringPolicy(ConfigurableResource):
+    """When drift or weak live quality triggers a retrain, and when a new champion is rolled back.
+
+    A field left unset (None) is, per dataset: the dataset's defs.yaml `monitoring:`, else the
+    built-in default (MonitoringSettings, which says what each field means). Callers use
+    `resolved(ds)`. reports_dir is the deployment's: empty means <LEANOPS_HOME>/reports.
+    """
+
+    drift_share_threshold: float | None = None
+    live_auc_floor: float | None = None
+    evidence_windows: int | None = None
+    cooldown_days: int | None = None
+    rejection_retry_days: int | None = None
+    shadow_days: int | None = None
+    rollback_auc_margin: float | None = None
+    rollback_min_labelled_rows: int | None = None
     reports_dir: str = ""
+
+    def resolved(self, ds: Dataset) -> MonitoringSettings:
+        return _resolve(MonitoringSettings, self, ds.monitoring_defaults, {})
 
     def resolved_reports_dir(self) -> Path:
         return Path(self.reports_dir) if self.reports_dir else leanops_home() / "reports"

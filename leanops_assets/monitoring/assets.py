@@ -216,7 +216,7 @@ def build_monitoring_assets(ds: Dataset) -> list[AssetsDefinition]:
         metrics = live_metrics(log, table)
         context.log.info(f"scored {len(log)} rows of {day} with {champion.uri}")
         shadow = score_in_shadow(
-            store, mlflow, ds, champion, day, features, monitoring_policy.shadow_days
+            store, mlflow, ds, champion, day, features, monitoring_policy.resolved(ds).shadow_days
         )
         return MaterializeResult(
             metadata={
@@ -265,7 +265,7 @@ def build_monitoring_assets(ds: Dataset) -> list[AssetsDefinition]:
         champion = load_serving(mlflow, ds)
         current, days = current_window(store, ds, day, champion)
         reference, reference_version = reference_frame(store, ds, champion)
-        threshold = monitoring_policy.drift_share_threshold
+        threshold = monitoring_policy.resolved(ds).drift_share_threshold
         outcome = compute_drift(current, reference, table, threshold, day_timestamp(day))
         reports = monitoring_policy.resolved_reports_dir() / ds.name / "drift"
         path = outcome.save_html(reports / f"{day}.html")

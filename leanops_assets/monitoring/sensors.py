@@ -41,13 +41,15 @@ _FAILED = {DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 _PAGE = 200
 
 
-def policy_config(policy: MonitoringPolicy) -> PolicyConfig:
+def policy_config(policy: MonitoringPolicy, ds: Dataset) -> PolicyConfig:
+    """The retraining policy `ds` runs with: run config, else its defs.yaml, else built-in."""
+    settings = policy.resolved(ds)
     return PolicyConfig(
-        drift_share_threshold=policy.drift_share_threshold,
-        live_auc_floor=policy.live_auc_floor,
-        evidence_windows=policy.evidence_windows,
-        cooldown_days=policy.cooldown_days,
-        rejection_retry_days=policy.rejection_retry_days,
+        drift_share_threshold=settings.drift_share_threshold,
+        live_auc_floor=settings.live_auc_floor,
+        evidence_windows=settings.evidence_windows,
+        cooldown_days=settings.cooldown_days,
+        rejection_retry_days=settings.rejection_retry_days,
     )
 
 
@@ -187,7 +189,8 @@ def build_drift_retraining_sensor(
 ) -> SensorDefinition:
     """The dataset's sensor (named ds.scoped("drift_retraining_sensor")) requesting
     `retraining_job` (a job, or by default the job named ds.scoped("retraining_job")) when its
-    drift says so. It takes the MonitoringPolicy resource under the key `monitoring_policy`.
+    drift says so. It takes the MonitoringPolicy resource under the key `monitoring_policy`,
+    resolved for `ds` (policy_config).
     """
     target = (
         {"job": retraining_job}
@@ -208,7 +211,7 @@ def build_drift_retraining_sensor(
         context: SensorEvaluationContext, monitoring_policy: MonitoringPolicy
     ) -> SensorResult:
         return evaluate(
-            context.instance, context.cursor, policy_config(monitoring_policy), ds, context.log
+            context.instance, context.cursor, policy_config(monitoring_policy, ds), ds, context.log
         )
 
     return drift_retraining_sensor

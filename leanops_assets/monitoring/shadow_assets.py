@@ -106,7 +106,8 @@ def compare_in_shadow(
 
     day = context.partition_key
     champion = load_serving(mlflow, ds)
-    period = shadow_period(champion, monitoring_policy.shadow_days)
+    policy = monitoring_policy.resolved(ds)
+    period = shadow_period(champion, policy.shadow_days)
     replaced = replaced_version(champion)
     metadata: dict[str, MetadataValue] = {
         "champion_version": MetadataValue.int(int(champion.version)),
@@ -133,8 +134,8 @@ def compare_in_shadow(
         shadow[shadow["model_version"] == replaced],
         ds.table,
         days,
-        monitoring_policy.rollback_auc_margin,
-        monitoring_policy.rollback_min_labelled_rows,
+        policy.rollback_auc_margin,
+        policy.rollback_min_labelled_rows,
     )
     metadata |= {
         "shadow_model_version": MetadataValue.int(int(replaced)),

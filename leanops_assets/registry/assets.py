@@ -116,8 +116,8 @@ def register(
         splits,
         splits_version,
         ds.table,
-        promotion.resolved_auc_floor(),
-        promotion.max_auc_drop,
+        promotion.resolved(ds).auc_floor,
+        promotion.resolved(ds).max_auc_drop,
         description=f"P({ds.table.label_column} = 1) for the rows of {ds.name} (leanops)",
     )
     # Whichever version is champion, drift_report finds the data it learned from.

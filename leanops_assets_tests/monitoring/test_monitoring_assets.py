@@ -1,12 +1,18 @@
 """batch_predictions and drift_report materialized by Dagster with real resources: a lake and a
 SQLite MLflow registry in a temporary home, a champion registered there, real July feature days."""
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 from dagster import AssetCheckSeverity, DagsterInstance, build_sensor_context, materialize
 from sklearn.metrics import log_loss, roc_auc_score
 
-from leanops_assets.monitoring.assets import DRIFT_CHECK_NAME, drift_check_result
+from leanops_assets.monitoring.assets import (
+    DRIFT_CHECK_NAME,
+    build_monitoring_assets,
+    drift_check_result,
+)
 from leanops_assets.monitoring.predict import (
     TRAINING_DATA_VERSION_TAG,
     ChampionNotFoundError,
@@ -115,7 +121,7 @@ def test_predictions_drift_report_check_and_sensor(leanops_home, weeks, january_
     drift = materialize([drift_report], partition_key=day, resources=resources, instance=instance)
     assert drift.success
     metadata = drift.asset_materializations_for_node("drift_report")[0].metadata
-    assert metadata["drift_share"].value > policy.drift_share_threshold
+    assert metadata["drift_share"].value > 0.4  # flights' threshold: the built-in one
     assert {"temp", "origin_late_rate"} <= set(metadata["drifted_columns"].value)
     assert metadata["window_start"].value == "2013-07-01"
     assert metadata["window_days"].value == 7
@@ -139,13 +145,23 @@ def test_predictions_drift_report_check_and_sensor(leanops_home, weeks, january_
     assert check.passed is False
     assert check.severity == AssetCheckSeverity.WARN
     assert check.metadata["observed_drift_share"].value == metadata["drift_share"].value
-    assert check.metadata["expected_max_drift_share"].value == policy.drift_share_threshold
+    assert check.metadata["expected_max_drift_share"].value == 0.4
 
     # The sensor reads the real materialization and asks for a retrain.
     sensor = build_drift_retraining_sensor(FLIGHTS)
     context = build_sensor_context(instance=instance, resources={"monitoring_policy": policy})
     result = sensor(context)
     assert [r.run_key for r in result.run_requests] == [f"retrain-{day}-1"]
+
+    # A dataset whose defs.yaml sets `monitoring: {drift_share_threshold: 0.95}` is judged by
+    # its own threshold: the same week passes its check.
+    lenient = replace(FLIGHTS, monitoring_defaults=(("drift_share_threshold", 0.95),))
+    [_, lenient_drift, _] = build_monitoring_assets(lenient)
+    judged = materialize([lenient_drift], partition_key=day, resources=resources, instance=instance)
+    [check] = judged.get_asset_check_evaluations()
+    assert check.metadata["expected_max_drift_share"].value == 0.95
+    assert check.metadata["observed_drift_share"].value == metadata["drift_share"].value
+    assert check.passed is True
 
 
 def test_drift_check_passes_within_threshold():

@@ -1,6 +1,7 @@
 """The drift retraining sensor against a real (temporary) Dagster instance and real events."""
 
 import json
+from pathlib import Path
 
 import pytest
 from dagster import (
@@ -16,7 +17,8 @@ from dagster import (
 )
 from dagster._core.utils import make_new_run_id
 
-from leanops_assets.dataset import bundled_dataset
+from leanops_assets.dataset import bundled_dataset, contract_dataset
+from leanops_assets.monitoring.policy import PolicyConfig
 from leanops_assets.monitoring.sensors import (
     ATTEMPT_TAG,
     RUN_KEY_TAG,
@@ -26,10 +28,12 @@ from leanops_assets.monitoring.sensors import (
     build_drift_retraining_sensor,
     format_cursor,
     parse_cursor,
+    policy_config,
 )
 from leanops_assets.resources import MonitoringPolicy
 
 FLIGHTS = bundled_dataset()
+TICKETS_CONTRACT = Path(__file__).parents[1] / "datasets" / "tickets" / "contract.yaml"
 
 POLICY = MonitoringPolicy(
     drift_share_threshold=0.3, live_auc_floor=0.65, evidence_windows=2, cooldown_days=7
@@ -235,3 +239,41 @@ def test_a_rejected_retrain_is_retried_after_its_back_off_not_the_cooldown(insta
     cooling = tick_with(retry.cursor)
     assert run_keys(cooling) == []
     assert "cooldown" in cooling.skip_reason.skip_message
+
+
+def test_each_dataset_is_judged_by_its_own_defs_yaml_policy(instance):
+    # tickets' defs.yaml says `monitoring: {drift_share_threshold: 0.3}`; flights' says nothing.
+    tickets = contract_dataset(
+        TICKETS_CONTRACT, monitoring_defaults=(("drift_share_threshold", 0.3),)
+    )
+    unset = MonitoringPolicy()  # the code location's resource: no run config
+    assert policy_config(unset, tickets).drift_share_threshold == 0.3
+    assert policy_config(unset, FLIGHTS).drift_share_threshold == 0.4
+    assert policy_config(MonitoringPolicy(drift_share_threshold=0.5), tickets) == PolicyConfig(
+        drift_share_threshold=0.5, live_auc_floor=0.6, evidence_windows=2, cooldown_days=14
+    )
+
+    # The same drift share, 0.35, in two independent windows of each dataset.
+    for key in (AssetKey("drift_report"), AssetKey(["tickets", "drift_report"])):
+        for day in ("2024-12-01", "2024-12-08"):
+            instance.report_runless_asset_event(
+                AssetMaterialization(
+                    asset_key=key, partition=day, metadata={"drift_share": 0.35, "live_auc": 0.8}
+                )
+            )
+
+    def tick_of(ds) -> SensorResult:
+        context = build_sensor_context(instance=instance, resources={"monitoring_policy": unset})
+        return build_drift_retraining_sensor(ds)(context)
+
+    assert run_keys(tick_of(tickets)) == ["retrain-2024-12-08-1"]
+    assert (
+        "drift share 0.350 > 0.300"
+        in tick_of(tickets).run_requests[0].tags["leanops/drift_trigger_reason"]
+    )
+    flights = tick_of(FLIGHTS)
+    assert run_keys(flights) == []
+    assert flights.skip_reason.skip_message == (
+        "newest day 2024-12-08 is within policy (drift share 0.350, live AUC 0.800; "
+        "drift share threshold 0.400, AUC floor 0.600)"
+    )
