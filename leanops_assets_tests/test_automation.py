@@ -88,3 +88,37 @@ def test_the_downstream_of_a_gated_day_waits_for_its_blocking_checks(leanops_hom
         assert after.get_requested_partitions(AssetKey("validated_flights")) == {DAY}
         # its checks failed last time: features wait until the new validation passes them
         assert after.get_requested_partitions(AssetKey("flight_features")) == set()
+
+
+def test_a_corrected_day_revalidates_the_days_whose_volume_band_counts_it(leanops_home):
+    """validated D reads the raw row counts of D-7..D (the volume band's trailing days) and
+    declares them: a corrected 2013-01-01 moves 2013-01-02's band, so both are re-validated."""
+    with DagsterInstance.ephemeral() as instance:
+        _processed(instance)
+        settled = evaluate_automation_conditions(defs=defs, instance=instance)
+        drop_in_landing(leanops_home, "2013-01-01", rows=40)
+        from dagster import materialize
+
+        result = materialize(
+            [raw_flights],
+            partition_key="2013-01-01",
+            resources={"lake": LakeResource(), "source": SourceResource(kind="landing")},
+            instance=instance,
+        )
+        assert result.success
+        after = evaluate_automation_conditions(defs=defs, instance=instance, cursor=settled.cursor)
+        validated = after.get_requested_partitions(AssetKey("validated_flights"))
+    assert validated == {"2013-01-01", DAY}
+
+
+def test_the_volume_gate_declares_the_trailing_raw_days_it_reads():
+    graph = defs.resolve_asset_graph()
+    validated = graph.get(AssetKey("validated_flights"))
+    raw = AssetKey("raw_flights")
+    mapping = validated.assets_def.get_partition_mapping(raw)
+    assert mapping is not None, "an identity dependency: only the day itself is declared"
+    partitions = graph.get(raw).partitions_def
+    mapped = mapping.get_upstream_mapped_partitions_result_for_partitions(
+        validated.partitions_def.subset_with_partition_keys(["2013-07-08"]), partitions, partitions
+    ).partitions_subset.get_partition_keys()
+    assert sorted(mapped) == [f"2013-07-0{d}" for d in range(1, 9)]

@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING
 from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
+    AssetDep,
     AssetExecutionContext,
     AssetsDefinition,
     Config,
     DataVersion,
     MaterializeResult,
     MetadataValue,
+    TimeWindowPartitionMapping,
     asset,
 )
 
@@ -165,7 +167,19 @@ def build_validation_assets(ds: Dataset) -> list[AssetsDefinition]:
     @asset(
         key=ds.key(ds.validated_asset),
         partitions_def=daily_partitions_for(contract),
-        deps=[ds.key(ds.raw_asset)],
+        deps=[
+            AssetDep(
+                ds.key(ds.raw_asset),
+                # The day's rows, and the trailing days' row counts the volume band reads: a
+                # corrected day re-validates the days whose band counts it. (The trailing days'
+                # verdicts are read from their validated files: see trailing_volume.)
+                partition_mapping=TimeWindowPartitionMapping(
+                    start_offset=-contract.volume_trailing_days,
+                    end_offset=0,
+                    allow_nonexistent_upstream_partitions=True,
+                ),
+            )
+        ],
         group_name="validation",
         kinds={"great_expectations", "parquet"},
         code_version="1",
