@@ -75,7 +75,7 @@ def bare_day(
 
     def drift() -> int:
         model = champion()
-        current, _ = current_window(lake, flights_ds, day, model)
+        current, _, _ = current_window(lake, flights_ds, day, model)
         reference, _ = reference_frame(lake, flights_ds, model)
         outcome = compute_drift(
             current,

@@ -30,6 +30,10 @@ class LakePathError(ValueError):
     """A stage, dataset or partition key that would not stay inside the lake root."""
 
 
+class GatedDayError(ValueError):
+    """A day whose validation gates failed: it is built on by no one until it passes."""
+
+
 def check_name(kind: str, value: str) -> str:
     if not _NAME.match(value):
         raise LakePathError(f"{kind} {value!r} is not a plain lower-case name ([a-z][a-z0-9_]*)")
@@ -211,6 +215,22 @@ class Lake:
         return self.has_partition(stage, dataset, day) and not self.failed_gates(
             stage, dataset, day
         )
+
+    def gated_days(self, stage: str, dataset: str, days: list[str]) -> dict[str, list[str]]:
+        """The days of `days` in the lake whose verdict failed, with the gates they failed."""
+        held = [day for day in days if self.has_partition(stage, dataset, day)]
+        failed = {day: self.failed_gates(stage, dataset, day) for day in held}
+        return {day: gates for day, gates in failed.items() if gates}
+
+    def require_passed(self, stage: str, dataset: str, day: str, reader: str) -> None:
+        """GatedDayError if the day failed its gates (its later stages may still hold the
+        outputs of an earlier, passing delivery: nothing may read those)."""
+        failed = self.gated_days(stage, dataset, [day]).get(day)
+        if failed:
+            raise GatedDayError(
+                f"{stage}/{dataset} day {day} failed its gates {failed} ({self.root}); "
+                f"{reader} reads no gated day: fix its landing file and re-materialize it"
+            )
 
     def write_table(
         self, stage: str, dataset: str, frame: pd.DataFrame, schema: pa.Schema | None = None

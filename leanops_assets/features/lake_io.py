@@ -26,7 +26,7 @@ from leanops_assets.features.references import (
     read_reference_days,
     read_reference_table,
 )
-from leanops_assets.storage import Lake, WrittenFile, check_day
+from leanops_assets.storage import GatedDayError, Lake, WrittenFile, check_day
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -49,10 +49,6 @@ def features_arrow_schema(table: FeatureTable) -> pa.Schema:
     )
 
 
-class GatedDayError(ValueError):
-    """A target day whose validation gates failed: it is built on by no one until it passes."""
-
-
 @dataclass(frozen=True)
 class FeatureInputs:
     rows: DataFrame  # validated rows of the target and look-back days
@@ -66,8 +62,7 @@ def gated_lookback_days(
     lake: Lake, days: list[str], target: list[str], dataset: str
 ) -> dict[str, list[str]]:
     """Days whose blocking checks failed, with those checks; a gated target day is an error."""
-    gated = {day: lake.failed_gates("validated", dataset, day) for day in days}
-    gated = {day: failed for day, failed in gated.items() if failed}
+    gated = lake.gated_days("validated", dataset, days)
     blocked = {day: gated[day] for day in target if day in gated}
     if blocked:
         raise GatedDayError(

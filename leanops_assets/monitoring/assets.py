@@ -202,6 +202,7 @@ def build_monitoring_assets(ds: Dataset) -> list[AssetsDefinition]:
 
         day = context.partition_key
         store = lake.lake()
+        store.require_passed("validated", ds.name, day, f"batch_predictions of {day}")
         features = store.read_partition(FEATURES_STAGE, ds.name, day)
         if features.empty:
             raise ValueError(
@@ -263,7 +264,7 @@ def build_monitoring_assets(ds: Dataset) -> list[AssetsDefinition]:
         day = context.partition_key
         store = lake.lake()
         champion = load_serving(mlflow, ds)
-        current, days = current_window(store, ds, day, champion)
+        current, days, gated = current_window(store, ds, day, champion)
         reference, reference_version = reference_frame(store, ds, champion)
         threshold = monitoring_policy.resolved(ds).drift_share_threshold
         outcome = compute_drift(current, reference, table, threshold, day_timestamp(day))
@@ -274,6 +275,7 @@ def build_monitoring_assets(ds: Dataset) -> list[AssetsDefinition]:
         metadata = _drift_metadata(outcome, champion, reference_version, days, served, rescored)
         metadata["report"] = MetadataValue.path(str(path))
         metadata["columns"] = MetadataValue.md(_column_table(outcome))
+        metadata["gated_days_excluded"] = MetadataValue.json(gated)
         if outcome.live_auc is not None:
             metadata["live_auc"] = MetadataValue.float(outcome.live_auc)
         context.log.info(
