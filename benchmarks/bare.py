@@ -62,7 +62,7 @@ def bare_day(
 
     def features() -> int:
         run = materialize_feature_days(spark, lake, contract, [day])
-        return run.by_day[day].num_rows
+        return run.written[day].rows
 
     def predict() -> int:
         frame = lake.read_partition("features", "flights", day)

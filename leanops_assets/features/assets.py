@@ -100,13 +100,19 @@ def feature_result(
 
     days = list(context.partition_keys)
     table = ds.table
+
+    def add_day_metadata(day: str, rows: "pa.Table", written: WrittenFile) -> None:
+        context.add_asset_metadata(partition_metadata(rows, written, table), partition_key=day)
+
     run = materialize_feature_days(
-        spark, lake.lake(), ds, days, table.lookback_days, progress=context.log.info
+        spark,
+        lake.lake(),
+        ds,
+        days,
+        table.lookback_days,
+        progress=context.log.info,
+        on_day=add_day_metadata,
     )
-    for day in days:
-        context.add_asset_metadata(
-            partition_metadata(run.by_day[day], run.written[day], table), partition_key=day
-        )
     context.log.info(
         f"wrote {sum(w.rows for w in run.written.values())} feature rows for {len(days)} day(s) "
         f"{days[0]}..{days[-1]} in {run.spark_seconds:.1f} s of Spark ({len(run.batches)} batch(es))"

@@ -199,7 +199,6 @@ def day_batches(lake: Lake, dataset: str, days: list[str], batch_rows: int) -> l
 
 @dataclass(frozen=True)
 class FeatureRun:
-    by_day: dict[str, pa.Table]  # the rows of each target day, as written
     written: dict[str, WrittenFile]
     row_days: list[str]  # validated days read
     gated_days: dict[str, list[str]]  # look-back days left out because they failed their gates
@@ -209,7 +208,12 @@ class FeatureRun:
 
 
 def _build_batch(
-    spark: SparkSession, lake: Lake, contract: Contract, days: list[str], lookback: int
+    spark: SparkSession,
+    lake: Lake,
+    contract: Contract,
+    days: list[str],
+    lookback: int,
+    on_day: Callable[[str, pa.Table, WrittenFile], object] | None,
 ) -> FeatureRun:
     """One Spark plan over the batch's days and their look-back days, collected once."""
     started = time.perf_counter()
@@ -220,8 +224,9 @@ def _build_batch(
     spark_seconds = time.perf_counter() - started
     by_day = split_by_day(rows, days, table)
     written = write_feature_partitions(lake, contract.name, by_day, table)
+    for day, day_rows in by_day.items() if on_day else ():
+        on_day(day, day_rows, written[day])
     return FeatureRun(
-        by_day,
         written,
         inputs.row_days,
         inputs.gated_days,
@@ -239,10 +244,12 @@ def materialize_feature_days(
     lookback_days: int | None = None,
     batch_rows: int = BATCH_ROWS,
     progress: Callable[[str], object] | None = None,
+    on_day: Callable[[str, pa.Table, WrittenFile], object] | None = None,
 ) -> FeatureRun:
     """Read the inputs, build the features of the target days in one Spark plan per batch of
     days (day_batches), write each day to features/<dataset name>/. The look-back defaults to
-    the contract's."""
+    the contract's. `on_day(day, rows, written)` sees each day's rows as written; no rows are
+    kept past their batch, so memory follows the batch, not the history."""
     contract = ds_or_contract.contract if isinstance(ds_or_contract, Dataset) else ds_or_contract
     table = FeatureTable.of(contract)
     lookback = table.lookback_days if lookback_days is None else lookback_days
@@ -250,7 +257,7 @@ def materialize_feature_days(
     run: FeatureRun | None = None
     batches = day_batches(lake, contract.name, target_days, batch_rows)
     for number, days in enumerate(batches, start=1):
-        batch = _build_batch(spark, lake, contract, days, lookback)
+        batch = _build_batch(spark, lake, contract, days, lookback, on_day)
         run = batch if run is None else _merged(run, batch)
         if progress and len(batches) > 1:
             progress(f"features: batch {number}/{len(batches)} ({days[0]}..{days[-1]}) written")
@@ -266,7 +273,6 @@ def _merged(run: FeatureRun, batch: FeatureRun) -> FeatureRun:
             left_out.setdefault(table, {})
             left_out[table][reason] = left_out[table].get(reason, 0) + rows
     return FeatureRun(
-        {**run.by_day, **batch.by_day},
         {**run.written, **batch.written},
         sorted({*run.row_days, *batch.row_days}),
         {**run.gated_days, **batch.gated_days},

@@ -83,17 +83,23 @@ def same(found, expected) -> bool:
 
 
 def test_flights_features_come_out_as_before_the_declared_block(spark, fresh_lake):
+    by_day = {}  # each day's rows as written, handed over once per day
     run = materialize_feature_days(
-        spark, fresh_lake, bundled_dataset(), ["2013-01-01", "2013-01-09"]
+        spark,
+        fresh_lake,
+        bundled_dataset(),
+        ["2013-01-01", "2013-01-09"],
+        on_day=lambda day, rows, written: by_day.update({day: rows}),
     )
 
-    assert {day: table.num_rows for day, table in run.by_day.items()} == ROWS_BEFORE
+    assert {day: table.num_rows for day, table in by_day.items()} == ROWS_BEFORE
+    assert {day: written.rows for day, written in run.written.items()} == ROWS_BEFORE
     for day in ROWS_BEFORE:
-        assert run.by_day[day].schema.names == COLUMNS_BEFORE
+        assert by_day[day].schema.names == COLUMNS_BEFORE
         written = fresh_lake.read_partitions("features", "flights", [day])
         assert list(written.columns) == COLUMNS_BEFORE and len(written) == ROWS_BEFORE[day]
 
-    frame = run.by_day["2013-01-09"].to_pandas().set_index("flight_id")
+    frame = by_day["2013-01-09"].to_pandas().set_index("flight_id")
     for flight_id, expected in VALUES_BEFORE.items():
         row = frame.loc[flight_id]
         differ = {c: (row[c], v) for c, v in expected.items() if not same(row[c], v)}
@@ -101,7 +107,7 @@ def test_flights_features_come_out_as_before_the_declared_block(spark, fresh_lak
     nulls = frame.isna().sum()
     assert nulls[nulls > 0].to_dict() == NULLS_BEFORE
 
-    first = run.by_day["2013-01-01"].to_pandas()
+    first = by_day["2013-01-01"].to_pandas()
     rates = [c for c in COLUMNS_BEFORE if c.endswith("_rate")]
     assert first[rates].isna().all().all(), "2013-01-01 has no day before it: every rate null"
     assert (first["weekday"] == 1).all() and (first["days_to_nearest_holiday"] == 0).all()
@@ -122,7 +128,15 @@ def test_a_long_backfill_is_built_in_batches_that_fit_the_driver_with_the_same_b
     copy = tmp_path / "batched"
     shutil.copytree(fresh_lake.root, copy)
     shutil.rmtree(copy / "features")
-    batched = materialize_feature_days(spark, Lake(copy), bundled_dataset(), days, batch_rows=2000)
+    seen: list[tuple[str, int]] = []
+    batched = materialize_feature_days(
+        spark,
+        Lake(copy),
+        bundled_dataset(),
+        days,
+        batch_rows=2000,
+        on_day=lambda day, rows, written: seen.append((day, rows.num_rows)),
+    )
 
     assert whole.batches == [days]
     assert batched.batches == [days[0:2], days[2:4], days[4:6], days[6:8], days[8:10]]
@@ -130,3 +144,4 @@ def test_a_long_backfill_is_built_in_batches_that_fit_the_driver_with_the_same_b
         d: f.content_hash for d, f in whole.written.items()
     }
     assert batched.row_days == whole.row_days == days
+    assert seen == [(day, whole.written[day].rows) for day in days]  # each day once, in order
