@@ -111,6 +111,20 @@ def test_the_report_computes_each_column_drift_once_and_still_shows_every_column
         assert f'"column_name": "{column}"' in html, f"{column} is not in the drift table"
 
 
+def test_the_drift_table_charts_each_column_distribution_but_not_its_mean_along_the_rows(scored):
+    """Every column row keeps its distribution chart; the numeric columns' second chart (the
+    window's mean along its rows against the reference band), a quarter of the report's time,
+    is gone. The one chart of that kind left is the score's own drift widget."""
+    current, reference = scored["jul_wk1"], reference_sample(scored["jan_train"])
+    html = compute_drift(current, reference, TABLE, THRESHOLD).snapshot.get_html_str(
+        as_iframe=False
+    )
+    rows = html.count('"column_name": ')
+    assert rows >= 25
+    assert html.count('"title": "DATA DISTRIBUTION"') == rows + 1  # and the score's
+    assert html.count("(mean +/- std)") == 1
+
+
 def test_adjacent_january_weeks_do_not_drift(scored):
     reference = reference_sample(scored["jan_wk3"])
     current = scored["jan_wk4"].copy()
