@@ -62,6 +62,28 @@ def test_load_champion_says_what_to_do_without_one(registry):
         load_champion(registry, registry, "no_such_model")
 
 
+def test_a_champion_version_is_loaded_once_and_a_new_champion_at_once(tmp_path, january_model):
+    """A day's run asks for the champion four times; its model is read from the store once per
+    process. Moving the alias serves the new version on the next call."""
+    from mlflow import MlflowClient
+
+    name = "leanops_load_once"
+    uri, first_version = register_champion(january_model, tmp_path, name)
+    first = load_champion(uri, uri, name)
+    again = load_champion(uri, uri, name)
+    assert (first.version, again.version) == ("1", "1") == (first_version, "1")
+    assert again.model is first.model
+
+    _, second_version = register_champion(january_model, tmp_path, name)
+    newer = load_champion(uri, uri, name)
+    assert (second_version, newer.version) == ("2", "2")
+    assert newer.model is not first.model
+    MlflowClient(tracking_uri=uri, registry_uri=uri).set_registered_model_alias(
+        name, "champion", "1"
+    )
+    assert load_champion(uri, uri, name).model is first.model
+
+
 # The January model predicts no July flight late: Evidently's precision is undefined, and says so.
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
 def test_predictions_drift_report_check_and_sensor(leanops_home, weeks, january_model, registry):
