@@ -224,8 +224,9 @@ def _build_batch(
     spark_seconds = time.perf_counter() - started
     by_day = split_by_day(rows, days, table)
     written = write_feature_partitions(lake, contract.name, by_day, table)
-    for day, day_rows in by_day.items() if on_day else ():
-        on_day(day, day_rows, written[day])
+    if on_day is not None:
+        for day, day_rows in by_day.items():
+            on_day(day, day_rows, written[day])
     return FeatureRun(
         written,
         inputs.row_days,

@@ -71,7 +71,7 @@ def test_a_champion_version_is_loaded_once_and_a_new_champion_at_once(tmp_path, 
     uri, first_version = register_champion(january_model, tmp_path, name)
     first = load_champion(uri, uri, name)
     again = load_champion(uri, uri, name)
-    assert (first.version, again.version) == ("1", "1") == (first_version, "1")
+    assert first_version == first.version == again.version == "1"
     assert again.model is first.model
 
     _, second_version = register_champion(january_model, tmp_path, name)
