@@ -117,7 +117,9 @@ def _by_key(rows: DataFrame, table: DataFrame, join: JoinSpec) -> DataFrame:
         .where(F.col("_rank") == 1)
         .select(*join.keys, *[F.col(c).alias(name) for c, name in join.columns.items()])
     )
-    return rows.join(F.broadcast(picked), list(join.keys), "left")
+    # No broadcast hint: Spark broadcasts a small table by itself, and a one-task plan
+    # (features/one_task.py) must not.
+    return rows.join(picked, list(join.keys), "left")
 
 
 def _all_present(columns: tuple[str, ...]) -> Column:

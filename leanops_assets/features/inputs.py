@@ -65,18 +65,31 @@ def join_of(contract: Contract, table: str) -> JoinSpec:
     return next(join for join in features_of(contract).joins if join.table == table)
 
 
-def _by_stored_types(paths: list[str], schema: pa.Schema) -> list[list[str]]:
-    """Files grouped by how they store the input columns (from their footers): a lake written
-    before timestamps were typed holds them as text, and Spark reads one stored type per scan."""
-    groups: dict[tuple[str, ...], list[str]] = {}
+def _by_stored_types(paths: list[str], schema: pa.Schema) -> list[tuple[list[str], pa.Schema]]:
+    """Files grouped by how they store the input columns (from their footers), with those
+    columns' stored types (absent ones left out): a lake written before timestamps were typed
+    holds them as text, and Spark reads one stored type per scan."""
+    groups: dict[tuple[str, ...], tuple[list[str], pa.Schema]] = {}
     for path in paths:
         stored = pq.read_schema(path)
+        present = pa.schema([stored.field(name) for name in schema.names if name in stored.names])
         key = tuple(
-            str(stored.field(name).type) if name in stored.names else "absent"
-            for name in schema.names
+            str(present.field(n).type) if n in present.names else "absent" for n in schema.names
         )
-        groups.setdefault(key, []).append(path)
+        groups.setdefault(key, ([], present))[0].append(path)
     return list(groups.values())
+
+
+def _spark_schema(stored: pa.Schema):
+    """The Spark schema of the stored columns, or None if one has a type Spark would read
+    otherwise (Spark then infers it, at the cost of one job)."""
+    from pyspark.sql.types import StructField, StructType, _parse_datatype_string
+
+    if any(field.type not in _SPARK_TYPES for field in stored):
+        return None
+    return StructType(
+        [StructField(f.name, _parse_datatype_string(_SPARK_TYPES[f.type])) for f in stored]
+    )
 
 
 def spark_read_rows(
@@ -93,11 +106,14 @@ def spark_read_rows(
     paths = [str(lake.partition_path("validated", contract.name, day)) for day in days]
     where = f"validated/{contract.name} {days[0]}..{days[-1]} ({lake.root})"
     frames = []
-    for group in _by_stored_types(paths, schema):
-        frame = spark.read.parquet(*group)
-        missing = [name for name in schema.names if name not in frame.columns]
+    for group, stored in _by_stored_types(paths, schema):
+        missing = [name for name in schema.names if name not in stored.names]
         if missing:
             raise ValueError(f"{where} lacks column(s) {missing} needed by the features")
+        # Spark infers a schema with a job of its own; the footers already tell it.
+        spark_schema = _spark_schema(stored)
+        reader = spark.read if spark_schema is None else spark.read.schema(spark_schema)
+        frame = reader.parquet(*group)
         frames.append(
             frame.select(*[F.col(f.name).cast(_SPARK_TYPES[f.type]).alias(f.name) for f in schema])
         )

@@ -21,6 +21,7 @@ from leanops_assets.contract import Contract
 from leanops_assets.dataset import Dataset, FeatureTable
 from leanops_assets.features.declared import build_features, features_of
 from leanops_assets.features.inputs import reference_schema, spark_read_rows
+from leanops_assets.features.one_task import ONE_TASK_ROWS, one_partition, one_task_plan
 from leanops_assets.features.references import (
     check_present,
     read_reference_days,
@@ -219,8 +220,16 @@ def _build_batch(
     started = time.perf_counter()
     table = FeatureTable.of(contract)
     inputs = read_feature_inputs(spark, lake, contract, days, lookback)
-    features = build_features(contract, inputs.rows, inputs.references, days, lookback)
-    rows = collect_features(features, table)
+    input_rows = sum(
+        lake.partition_rows("validated", contract.name, d) or 0 for d in inputs.row_days
+    )
+    one_task = input_rows <= ONE_TASK_ROWS
+    with one_task_plan(spark, one_task):
+        rows, references = inputs.rows, inputs.references
+        if one_task:
+            rows, references = one_partition(rows, references)
+        features = build_features(contract, rows, references, days, lookback)
+        rows = collect_features(features, table)
     spark_seconds = time.perf_counter() - started
     by_day = split_by_day(rows, days, table)
     written = write_feature_partitions(lake, contract.name, by_day, table)
