@@ -6,7 +6,7 @@
     so this understates what 90 separate Dagster runs would each pay to start); at k=1, full mode;
 (c) one incremental day vs recomputing all history up to the last day (goal: >= 20x cheaper),
     at every k (synthetic source, datasets/flights/source.py scaled_flights_day); the recompute
-    runs in batches that fit the driver (features/lake_io.py BATCH_ROWS), as a backfill does.
+    runs in batches that fit the driver (features/batches.py BATCH_ROWS), as a backfill does.
 
 Each k runs in its own process with its own lake; medians of --repeats.
 """
@@ -64,8 +64,8 @@ def child_features(args) -> dict:
     lake = Lake(root)
     spark = spark_session()
 
-    def run(days: list[str]) -> None:
-        materialize_feature_days(spark, lake, load_contract(), days)
+    def run(days: list[str]) -> None:  # built by Spark each time, as a new day or a recompute
+        materialize_feature_days(spark, lake, load_contract(), days, relabel=False)
 
     for _ in range(2):  # warm the JVM (code generation, JIT) before anything is timed
         run([nth_day(last // 3)])

@@ -115,13 +115,18 @@ def feature_result(
     )
     context.log.info(
         f"wrote {sum(w.rows for w in run.written.values())} feature rows for {len(days)} day(s) "
-        f"{days[0]}..{days[-1]} in {run.spark_seconds:.1f} s of Spark ({len(run.batches)} batch(es))"
+        f"{days[0]}..{days[-1]} in {run.spark_seconds:.1f} s ({len(run.batches)} Spark "
+        f"batch(es); labels refreshed only: {len(run.relabelled_days)} day(s))"
     )
     run_metadata = {
         "spark_seconds": MetadataValue.float(round(run.spark_seconds, 3)),
         "partitions_in_run": MetadataValue.int(len(days)),
-        # a long backfill is built in batches that fit the driver (lake_io.BATCH_ROWS)
+        # a long backfill is built in batches that fit the driver (batches.BATCH_ROWS)
         "spark_batches": MetadataValue.int(len(run.batches)),
+        # small batches run as one Spark task, with no shuffle (features/one_task.py)
+        "spark_one_task_batches": MetadataValue.int(run.one_task_batches),
+        # days whose inputs changed only in their outcomes: labels refreshed, no Spark build
+        "relabelled_days": MetadataValue.json(run.relabelled_days),
         "lookback_days": MetadataValue.int(table.lookback_days),
         "validated_days_read": MetadataValue.text(
             f"{run.row_days[0]}..{run.row_days[-1]} ({len(run.row_days)} days)"

@@ -19,15 +19,23 @@ import pyarrow.compute as pc
 
 from leanops_assets.contract import Contract
 from leanops_assets.dataset import Dataset, FeatureTable
+from leanops_assets.features.batches import BATCH_ROWS, FeatureRun, day_batches, merged
 from leanops_assets.features.declared import build_features, features_of
 from leanops_assets.features.inputs import reference_schema, spark_read_rows
+from leanops_assets.features.labels import (
+    INPUTS_KEY,
+    code_fingerprint,
+    inputs_fingerprint,
+    lookback_of,
+    relabelled,
+)
 from leanops_assets.features.one_task import ONE_TASK_ROWS, one_partition, one_task_plan
 from leanops_assets.features.references import (
     check_present,
     read_reference_days,
     read_reference_table,
 )
-from leanops_assets.storage import GatedDayError, Lake, WrittenFile, check_day
+from leanops_assets.storage import GatedDayError, Lake, WrittenFile, check_day, write_parquet_atomic
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -164,48 +172,24 @@ def split_by_day(
 
 
 def write_feature_partitions(
-    lake: Lake, dataset: str, by_day: dict[str, pa.Table], table: FeatureTable
+    lake: Lake,
+    dataset: str,
+    by_day: dict[str, pa.Table],
+    table: FeatureTable,
+    fingerprints: dict[str, str] | None = None,
 ) -> dict[str, WrittenFile]:
-    """Write each day's rows to features/<dataset>/date=D with the fixed schema."""
+    """Write each day's rows to features/<dataset>/date=D with the fixed schema, and the
+    fingerprint of its inputs in the footer (features/labels.py)."""
     schema = features_arrow_schema(table)
     return {
-        day: lake.write_partition(
-            FEATURES_STAGE, dataset, day, rows.to_pandas(date_as_object=True), schema=schema
+        day: write_parquet_atomic(
+            rows.to_pandas(date_as_object=True),
+            lake.partition_path(FEATURES_STAGE, dataset, day),
+            schema,
+            {INPUTS_KEY: fingerprints[day]} if fingerprints else None,
         )
         for day, rows in by_day.items()
     }
-
-
-# Every feature row passes through the driver (sorted there, so the bytes do not depend on Spark's
-# partitioning): a backfill is collected in batches of at most this many target rows, so its
-# memory follows the batch, not the history (300 days at 10x the flights exhausted 2 GiB).
-BATCH_ROWS = 400_000
-
-
-def day_batches(lake: Lake, dataset: str, days: list[str], batch_rows: int) -> list[list[str]]:
-    """Consecutive target days in batches of at most `batch_rows` validated rows (a bigger day
-    is a batch of its own); row counts come from the Parquet footers."""
-    batches: list[list[str]] = []
-    rows_in_batch = 0
-    for day in sorted({check_day(day) for day in days}):
-        rows = lake.partition_rows("validated", dataset, day) or 0
-        if batches and rows_in_batch + rows <= batch_rows:
-            batches[-1].append(day)
-            rows_in_batch += rows
-        else:
-            batches.append([day])
-            rows_in_batch = rows
-    return batches
-
-
-@dataclass(frozen=True)
-class FeatureRun:
-    written: dict[str, WrittenFile]
-    row_days: list[str]  # validated days read
-    gated_days: dict[str, list[str]]  # look-back days left out because they failed their gates
-    reference_rows_left_out: dict[str, dict[str, int]]
-    spark_seconds: float  # reading into Spark, building and collecting
-    batches: list[list[str]]  # target days of each Spark run
 
 
 def _build_batch(
@@ -215,34 +199,56 @@ def _build_batch(
     days: list[str],
     lookback: int,
     on_day: Callable[[str, pa.Table, WrittenFile], object] | None,
+    relabel: bool,
 ) -> FeatureRun:
-    """One Spark plan over the batch's days and their look-back days, collected once."""
+    """The batch's days whose inputs changed only in their outcomes get their labels refreshed
+    (features/labels.py, if `relabel`); the others one Spark plan, collected once."""
     started = time.perf_counter()
     table = FeatureTable.of(contract)
-    inputs = read_feature_inputs(spark, lake, contract, days, lookback)
-    input_rows = sum(
-        lake.partition_rows("validated", contract.name, d) or 0 for d in inputs.row_days
-    )
-    one_task = input_rows <= ONE_TASK_ROWS
-    with one_task_plan(spark, one_task):
-        rows, references = inputs.rows, inputs.references
-        if one_task:
-            rows, references = one_partition(rows, references)
-        features = build_features(contract, rows, references, days, lookback)
-        rows = collect_features(features, table)
+    needed = days_needed(days, lookback, history_start(contract))
+    check_present(lake, "validated", contract.name, needed, f"validated_{contract.name}")
+    gated = gated_lookback_days(lake, needed, days, contract.name)
+    code = code_fingerprint(contract.source_path)
+    fingerprints = {
+        day: inputs_fingerprint(
+            lake, contract, day, lookback_of(day, lookback, needed), gated, code
+        )
+        for day in days
+    }
+    by_day = {}
+    for day in days if relabel else []:
+        rows = relabelled(lake, contract, day, table, fingerprints[day])
+        if rows is not None:
+            by_day[day] = rows
+    to_build = [day for day in days if day not in by_day]
+    inputs, one_task = None, False
+    if to_build:
+        inputs = read_feature_inputs(spark, lake, contract, to_build, lookback)
+        input_rows = sum(
+            lake.partition_rows("validated", contract.name, d) or 0 for d in inputs.row_days
+        )
+        one_task = input_rows <= ONE_TASK_ROWS
+        with one_task_plan(spark, one_task):
+            rows, references = inputs.rows, inputs.references
+            if one_task:
+                rows, references = one_partition(rows, references)
+            features = build_features(contract, rows, references, to_build, lookback)
+            by_day |= split_by_day(collect_features(features, table), to_build, table)
     spark_seconds = time.perf_counter() - started
-    by_day = split_by_day(rows, days, table)
-    written = write_feature_partitions(lake, contract.name, by_day, table)
+    by_day = dict(sorted(by_day.items()))
+    written = write_feature_partitions(lake, contract.name, by_day, table, fingerprints)
     if on_day is not None:
         for day, day_rows in by_day.items():
             on_day(day, day_rows, written[day])
     return FeatureRun(
         written,
-        inputs.row_days,
-        inputs.gated_days,
-        inputs.reference_rows_left_out,
+        [day for day in needed if day not in gated],
+        gated,
+        inputs.reference_rows_left_out if inputs else {},
         spark_seconds,
-        [days],
+        [to_build] if to_build else [],
+        int(one_task),
+        sorted(set(days) - set(to_build)),
     )
 
 
@@ -255,11 +261,13 @@ def materialize_feature_days(
     batch_rows: int = BATCH_ROWS,
     progress: Callable[[str], object] | None = None,
     on_day: Callable[[str, pa.Table, WrittenFile], object] | None = None,
+    relabel: bool = True,
 ) -> FeatureRun:
     """Read the inputs, build the features of the target days in one Spark plan per batch of
     days (day_batches), write each day to features/<dataset name>/. The look-back defaults to
     the contract's. `on_day(day, rows, written)` sees each day's rows as written; no rows are
-    kept past their batch, so memory follows the batch, not the history."""
+    kept past their batch, so memory follows the batch, not the history. A day whose inputs
+    changed only in their outcomes gets its labels only, unless `relabel` is False."""
     contract = ds_or_contract.contract if isinstance(ds_or_contract, Dataset) else ds_or_contract
     table = FeatureTable.of(contract)
     lookback = table.lookback_days if lookback_days is None else lookback_days
@@ -267,26 +275,10 @@ def materialize_feature_days(
     run: FeatureRun | None = None
     batches = day_batches(lake, contract.name, target_days, batch_rows)
     for number, days in enumerate(batches, start=1):
-        batch = _build_batch(spark, lake, contract, days, lookback, on_day)
-        run = batch if run is None else _merged(run, batch)
+        batch = _build_batch(spark, lake, contract, days, lookback, on_day, relabel)
+        run = batch if run is None else merged(run, batch)
         if progress and len(batches) > 1:
             progress(f"features: batch {number}/{len(batches)} ({days[0]}..{days[-1]}) written")
     if run is None:
         raise ValueError(f"features of {contract.name}: no target days given")
     return run
-
-
-def _merged(run: FeatureRun, batch: FeatureRun) -> FeatureRun:
-    left_out = {t: dict(r) for t, r in run.reference_rows_left_out.items()}
-    for table, reasons in batch.reference_rows_left_out.items():
-        for reason, rows in reasons.items():
-            left_out.setdefault(table, {})
-            left_out[table][reason] = left_out[table].get(reason, 0) + rows
-    return FeatureRun(
-        {**run.written, **batch.written},
-        sorted({*run.row_days, *batch.row_days}),
-        {**run.gated_days, **batch.gated_days},
-        left_out,
-        run.spark_seconds + batch.spark_seconds,
-        [*run.batches, *batch.batches],
-    )
