@@ -6,6 +6,8 @@ datasets/<name>/defs.yaml; definitions.py adds the resources all datasets share.
 
 from __future__ import annotations
 
+import os
+
 from dagster import (
     AssetSelection,
     AutomationCondition,
@@ -64,8 +66,20 @@ def static_reference_keys(ds: Dataset) -> list:
     return [ds.key(ds.reference_asset(t)) for t in ds.table_references]
 
 
-def build_dataset_defs(ds: Dataset, sensor_interval_seconds: int = 5) -> Definitions:
-    """The dataset's assets, checks, jobs, schedules and sensors; resources come from the caller."""
+# The drift sensor's minimum interval (default 5 s); a replay, whose days pass in seconds, sets 1.
+DRIFT_SENSOR_INTERVAL_ENV = "LEANOPS_DRIFT_SENSOR_INTERVAL_SECONDS"
+
+
+def drift_sensor_interval() -> int:
+    value = os.environ.get(DRIFT_SENSOR_INTERVAL_ENV) or "5"
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{DRIFT_SENSOR_INTERVAL_ENV}={value!r}: give whole seconds, at least 1")
+    return int(value)
+
+
+def build_dataset_defs(ds: Dataset, sensor_interval_seconds: int | None = None) -> Definitions:
+    """The dataset's assets, checks, jobs, schedules and sensors; resources come from the caller.
+    The drift sensor's minimum interval defaults to drift_sensor_interval()."""
     partitions = daily_partitions_for(ds.contract)
     ingestion = build_ingestion_assets(ds)
     followers = {ds.key(n) for n in (ds.validated_asset, ds.features_asset)} | {
@@ -128,7 +142,9 @@ def build_dataset_defs(ds: Dataset, sensor_interval_seconds: int = 5) -> Definit
         sensors=[
             # 5 s is the daemon's own loop period: it ticks the sensor on every loop, and the
             # replay, which ticks once per replayed day, waits only after a day shorter than that.
-            build_drift_retraining_sensor(ds, retraining_job, sensor_interval_seconds),
+            build_drift_retraining_sensor(
+                ds, retraining_job, sensor_interval_seconds or drift_sensor_interval()
+            ),
         ],
         resources={ds.scoped("mlflow_tracking"): mlflow_tracking_for(ds)},
     )

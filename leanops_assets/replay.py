@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from dagster import BetaWarning, DagsterInstance, PreviewWarning
 
 from leanops_assets.components import dataset_by_name
+from leanops_assets.dataset_defs import DRIFT_SENSOR_INTERVAL_ENV
 from leanops_assets.partitions import daily_partitions_for
 from leanops_assets.replay_daemon import Daemon
 from leanops_assets.replay_plan import plan_data_replay, plan_replay
@@ -43,6 +44,8 @@ from leanops_assets.replay_runs import (
     warm_up,
 )
 from leanops_assets.settings import leanops_home
+
+REPLAY_SENSOR_INTERVAL_SECONDS = 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     if not os.environ.get("DAGSTER_HOME"):
         say("replay: DAGSTER_HOME is not set; run it through `make demo` or `make replay`")
         return 2
+    # A replayed day stands for a whole day, in which the drift sensor ticks many times: its
+    # minimum interval (5 s live) must not make the replay wait between days. Set before the
+    # definitions load, here and in the code server the replay starts.
+    os.environ.setdefault(DRIFT_SENSOR_INTERVAL_ENV, str(REPLAY_SENSOR_INTERVAL_SECONDS))
     ds = dataset_by_name(args.dataset)
     partitions = set(daily_partitions_for(ds.contract).get_partition_keys())
     lookback = ds.table.lookback_days

@@ -160,3 +160,25 @@ def test_the_automation_sensor_runs_by_default_over_the_daily_assets():
     targeted = sensor.asset_selection.resolve(defs.resolve_asset_graph())
     daily = ["validated_flights", "flight_features", "batch_predictions", "drift_report"]
     assert {AssetKey(name) for name in daily} <= targeted
+
+
+def test_the_drift_sensor_ticks_at_most_every_5_s_live_and_every_second_in_a_replay(monkeypatch):
+    import pytest
+
+    from leanops_assets import replay
+    from leanops_assets.dataset import bundled_dataset
+    from leanops_assets.dataset_defs import DRIFT_SENSOR_INTERVAL_ENV, build_dataset_defs
+
+    def interval() -> int:
+        sensors = build_dataset_defs(bundled_dataset()).sensors
+        return next(
+            s for s in sensors if s.name == "drift_retraining_sensor"
+        ).minimum_interval_seconds
+
+    monkeypatch.delenv(DRIFT_SENSOR_INTERVAL_ENV, raising=False)
+    assert interval() == 5
+    monkeypatch.setenv(DRIFT_SENSOR_INTERVAL_ENV, str(replay.REPLAY_SENSOR_INTERVAL_SECONDS))
+    assert interval() == 1
+    monkeypatch.setenv(DRIFT_SENSOR_INTERVAL_ENV, "0.5")
+    with pytest.raises(ValueError, match="LEANOPS_DRIFT_SENSOR_INTERVAL_SECONDS='0.5'"):
+        interval()
