@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from leanops_assets.dataset import FeatureTable
 
 INPUTS_KEY = "leanops.feature_inputs"  # the footer entry holding the fingerprint
-FEATURES_STAGE = "features"
 PACKAGE = Path(__file__).resolve().parents[1]
 # The code a feature day's values depend on, besides the dataset's own folder.
 FEATURE_CODE = [
@@ -115,6 +114,8 @@ def relabelled(
 ) -> pa.Table | None:
     """The stored feature day with the labels of its validated rows now, if the stored day was
     built from these very inputs and holds exactly these rows; else None (build it)."""
+    from leanops_assets.features.lake_io import FEATURES_STAGE  # it imports this module
+
     path = lake.partition_path(FEATURES_STAGE, contract.name, day)
     if stored_fingerprint(path) != fingerprint:
         return None
