@@ -17,9 +17,10 @@ if TYPE_CHECKING:
 
     from pyspark.sql import DataFrame, SparkSession
 
-# Validated rows read (target and look-back days). A bundled day at 100x its volume (720,000 rows
-# with its look-back) takes as long in one task as in the parallel plan.
-ONE_TASK_ROWS = 1_000_000
+# Validated rows read (target and look-back days). One task uses one core: 300 bundled days
+# (270,000 rows) took 24.1 s in one task against 12.6 s in the parallel plan, a bundled day at 10x
+# its volume (71,000 rows with its look-back) less in one task than in parallel.
+ONE_TASK_ROWS = 100_000
 
 # No broadcast joins (each is a job of its own), and join sides that are both one partition stay
 # one partition however large Spark estimates a join's output (its default: 128 MB).
