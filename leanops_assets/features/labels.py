@@ -26,6 +26,8 @@ from leanops_assets.contract import Contract
 from leanops_assets.storage import Lake, file_sha256
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from leanops_assets.dataset import FeatureTable
 
 INPUTS_KEY = "leanops.feature_inputs"  # the footer entry holding the fingerprint
@@ -79,14 +81,14 @@ def inputs_fingerprint(
     lookback_days: list[str],
     gated: dict[str, list[str]],
     code: str,
+    digest: Callable[[Path], str] = file_sha256,
 ) -> str:
     """What the day's feature values read: the look-back days' files (a gated one as gated),
-    the day's own rows known at the prediction time, the reference files, the code."""
+    the day's own rows known at the prediction time, the reference files, the code. `digest`
+    hashes a file (a batch passes a cached one: its days share look-back files)."""
     parts: dict[str, object] = {"day": day, "code": code}
     parts["lookback"] = {
-        d: "gated"
-        if d in gated
-        else file_sha256(lake.partition_path("validated", contract.name, d))
+        d: "gated" if d in gated else digest(lake.partition_path("validated", contract.name, d))
         for d in lookback_days
     }
     parts["rows"] = _known_columns_digest(
@@ -97,7 +99,7 @@ def inputs_fingerprint(
         daily = lake.partition_path("raw", name, day)
         whole = lake.table_path("raw", name)
         path = daily if daily.exists() else whole
-        references[name] = file_sha256(path) if path.exists() else "absent"
+        references[name] = digest(path) if path.exists() else "absent"
     parts["references"] = references
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 

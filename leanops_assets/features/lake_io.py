@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -35,7 +36,14 @@ from leanops_assets.features.references import (
     read_reference_days,
     read_reference_table,
 )
-from leanops_assets.storage import GatedDayError, Lake, WrittenFile, check_day, write_parquet_atomic
+from leanops_assets.storage import (
+    GatedDayError,
+    Lake,
+    WrittenFile,
+    check_day,
+    file_sha256,
+    write_parquet_atomic,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -208,10 +216,10 @@ def _build_batch(
     needed = days_needed(days, lookback, history_start(contract))
     check_present(lake, "validated", contract.name, needed, f"validated_{contract.name}")
     gated = gated_lookback_days(lake, needed, days, contract.name)
-    code = code_fingerprint(contract.source_path)
+    code, digest = code_fingerprint(contract.source_path), lru_cache(maxsize=None)(file_sha256)
     fingerprints = {
         day: inputs_fingerprint(
-            lake, contract, day, lookback_of(day, lookback, needed), gated, code
+            lake, contract, day, lookback_of(day, lookback, needed), gated, code, digest
         )
         for day in days
     }
