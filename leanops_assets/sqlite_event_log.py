@@ -21,7 +21,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
 )
-from dagster._core.storage.sqlite import create_db_conn_string
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS, create_db_conn_string
 from sqlalchemy import create_engine, text
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Connection, Engine
 
-SQLITE_BUSY_TIMEOUT_SECONDS = 30  # Dagster's own: a writer waits this long for a lock
 OPEN_RUN_DATABASES = 4  # engines kept besides the index's: runs in this process write one at a time
 
 
