@@ -10,6 +10,7 @@ an existing home reads the same, and `dagster.yaml` selects this class.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from collections import OrderedDict
@@ -48,6 +49,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._empty_run_database: bytes | None = None
         self._engines_lock = threading.Lock()
         super().__init__(base_dir or default_base_dir(), inst_data)
+        # Close the kept connections when the process ends: SQLite then folds each write-ahead
+        # log into its database, as Dagster's per-event connections did.
+        atexit.register(self._dispose_engines)
 
     @classmethod
     def config_type(cls):

@@ -72,3 +72,24 @@ def test_a_wiped_event_log_takes_new_runs(leanops_home):
         assert instance.get_latest_materialization_event(KEY) is None
         run = materialize([numbers], instance=instance).run_id
         assert instance.get_latest_materialization_event(KEY).run_id == run
+
+
+def test_a_process_that_ends_leaves_no_write_ahead_log_beside_the_databases(leanops_home, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    home = leanops_home / "dagster_home"
+    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    script = tmp_path / "two_runs.py"  # a script file: GX-free, but the same way as the others
+    script.write_text(
+        "from dagster import DagsterInstance, asset, materialize\n"
+        "@asset\ndef numbers() -> int:\n    return 3\n"
+        "instance = DagsterInstance.get()\n"
+        "for _ in range(2):\n    materialize([numbers], instance=instance)\n"
+    )
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    subprocess.run([sys.executable, str(script)], env=env, check=True, capture_output=True)
+    runs_dir = home / "history" / "runs"
+    assert len(list(runs_dir.glob("*.db"))) == 3, "the index and two runs"
+    assert sorted(p.name for p in runs_dir.iterdir() if p.suffix != ".db") == []
