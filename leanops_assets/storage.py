@@ -188,12 +188,16 @@ class Lake:
         frame: pd.DataFrame,
         schema: pa.Schema | None = None,
         failed_gates: list[str] | None = None,
+        file_metadata: dict[str, str] | None = None,
     ) -> WrittenFile:
         """Write one day. `failed_gates` (the blocking checks the day failed; empty: it passed)
-        is stored in the same file, so the data and its verdict are replaced together."""
-        verdict = None if failed_gates is None else {GATES_KEY: json.dumps(sorted(failed_gates))}
+        is stored in the same file, so the data and its verdict are replaced together; so is
+        `file_metadata` (a feature day's input fingerprint)."""
+        footer = dict(file_metadata or {})
+        if failed_gates is not None:
+            footer[GATES_KEY] = json.dumps(sorted(failed_gates))
         return write_parquet_atomic(
-            frame, self.partition_path(stage, dataset, day), schema, verdict
+            frame, self.partition_path(stage, dataset, day), schema, footer or None
         )
 
     def failed_gates(self, stage: str, dataset: str, day: str) -> list[str]:

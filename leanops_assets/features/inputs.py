@@ -83,13 +83,19 @@ def _by_stored_types(paths: list[str], schema: pa.Schema) -> list[tuple[list[str
 def _spark_schema(stored: pa.Schema):
     """The Spark schema of the stored columns, or None if one has a type Spark would read
     otherwise (Spark then infers it, at the cost of one job)."""
-    from pyspark.sql.types import StructField, StructType, _parse_datatype_string
+    from pyspark.sql import types as T
 
+    spark_types = {
+        "timestamp": T.TimestampType(),
+        "string": T.StringType(),
+        "date": T.DateType(),
+        "bigint": T.LongType(),
+        "double": T.DoubleType(),
+        "boolean": T.BooleanType(),
+    }  # built in Python: parsing the names would ask the JVM, column by column
     if any(field.type not in _SPARK_TYPES for field in stored):
         return None
-    return StructType(
-        [StructField(f.name, _parse_datatype_string(_SPARK_TYPES[f.type])) for f in stored]
-    )
+    return T.StructType([T.StructField(f.name, spark_types[_SPARK_TYPES[f.type]]) for f in stored])
 
 
 def spark_read_rows(

@@ -42,7 +42,6 @@ from leanops_assets.storage import (
     WrittenFile,
     check_day,
     file_sha256,
-    write_parquet_atomic,
 )
 
 if TYPE_CHECKING:
@@ -190,11 +189,13 @@ def write_feature_partitions(
     fingerprint of its inputs in the footer (features/labels.py)."""
     schema = features_arrow_schema(table)
     return {
-        day: write_parquet_atomic(
+        day: lake.write_partition(
+            FEATURES_STAGE,
+            dataset,
+            day,
             rows.to_pandas(date_as_object=True),
-            lake.partition_path(FEATURES_STAGE, dataset, day),
-            schema,
-            {INPUTS_KEY: fingerprints[day]} if fingerprints else None,
+            schema=schema,
+            file_metadata={INPUTS_KEY: fingerprints[day]} if fingerprints else None,
         )
         for day, rows in by_day.items()
     }
