@@ -17,7 +17,8 @@ def bare_day(
 ) -> dict[str, int]:
     """The daily pipeline's library calls, without Dagster, doing what each asset does.
 
-    The champion is loaded by predict and again by drift, as the two assets do. Returns row counts.
+    The champion is loaded by predict and again by drift, as the two assets do. Returns row counts
+    per stage, and how many feature days only had their labels refreshed (features/labels.py).
     """
     from leanops_assets.contract import load_contract
     from leanops_assets.dataset import bundled_dataset
@@ -62,6 +63,7 @@ def bare_day(
 
     def features() -> int:
         run = materialize_feature_days(spark, lake, contract, [day])
+        rows["features_relabelled_days"] = len(run.relabelled_days)
         return run.written[day].rows
 
     def predict() -> int:
