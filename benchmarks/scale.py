@@ -38,7 +38,7 @@ def child_scale(args, spark=None) -> dict:
         }
         sampler.reset()
 
-    # A new day's build, as in the overhead measure: the warm-up stored this day at k=1, and a
+    # A new day's build, as in the overhead measure: that measure stored this day at k=1, and a
     # stored day whose inputs did not change would only get its labels again (features/labels.py).
     LakeResource().lake().partition_path("features", "flights", args.day).unlink(missing_ok=True)
     sampler.reset()
