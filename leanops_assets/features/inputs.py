@@ -4,6 +4,7 @@ validated rows read by Spark straight from the Parquet files (no row passes thro
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -28,14 +29,22 @@ ARROW_TYPES = {
     "date": pa.date32(),
     "timestamp": pa.timestamp("us", tz="UTC"),  # validation stores every timestamp in UTC
 }
-_SPARK_TYPES = {
-    pa.timestamp("us", tz="UTC"): "timestamp",
-    pa.string(): "string",
-    pa.date32(): "date",
-    pa.int64(): "bigint",
-    pa.float64(): "double",
-    pa.bool_(): "boolean",
-}
+
+
+@lru_cache(maxsize=1)
+def _spark_types() -> dict:
+    """Spark's type for each stored Arrow type, built in Python (pyspark loads on first use;
+    parsing type names would ask the JVM, column by column)."""
+    from pyspark.sql import types as T
+
+    return {
+        pa.timestamp("us", tz="UTC"): T.TimestampType(),
+        pa.string(): T.StringType(),
+        pa.date32(): T.DateType(),
+        pa.int64(): T.LongType(),
+        pa.float64(): T.DoubleType(),
+        pa.bool_(): T.BooleanType(),
+    }
 
 
 def _field(spec: ColumnSpec) -> pa.Field:
@@ -83,19 +92,12 @@ def _by_stored_types(paths: list[str], schema: pa.Schema) -> list[tuple[list[str
 def _spark_schema(stored: pa.Schema):
     """The Spark schema of the stored columns, or None if one has a type Spark would read
     otherwise (Spark then infers it, at the cost of one job)."""
-    from pyspark.sql import types as T
+    from pyspark.sql.types import StructField, StructType
 
-    spark_types = {
-        "timestamp": T.TimestampType(),
-        "string": T.StringType(),
-        "date": T.DateType(),
-        "bigint": T.LongType(),
-        "double": T.DoubleType(),
-        "boolean": T.BooleanType(),
-    }  # built in Python: parsing the names would ask the JVM, column by column
-    if any(field.type not in _SPARK_TYPES for field in stored):
+    types = _spark_types()
+    if any(field.type not in types for field in stored):
         return None
-    return T.StructType([T.StructField(f.name, spark_types[_SPARK_TYPES[f.type]]) for f in stored])
+    return StructType([StructField(f.name, types[f.type]) for f in stored])
 
 
 def spark_read_rows(
@@ -121,6 +123,8 @@ def spark_read_rows(
         reader = spark.read if spark_schema is None else spark.read.schema(spark_schema)
         frame = reader.parquet(*group)
         frames.append(
-            frame.select(*[F.col(f.name).cast(_SPARK_TYPES[f.type]).alias(f.name) for f in schema])
+            frame.select(
+                *[F.col(f.name).cast(_spark_types()[f.type]).alias(f.name) for f in schema]
+            )
         )
     return reduce(lambda left, right: left.unionByName(right), frames)
