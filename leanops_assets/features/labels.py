@@ -112,13 +112,10 @@ def stored_fingerprint(path: Path) -> str | None:
 
 
 def relabelled(
-    lake: Lake, contract: Contract, day: str, table: FeatureTable, fingerprint: str
+    lake: Lake, contract: Contract, day: str, table: FeatureTable, path: Path, fingerprint: str
 ) -> pa.Table | None:
-    """The stored feature day with the labels of its validated rows now, if the stored day was
+    """The stored feature day at `path` with the labels of its validated rows now, if it was
     built from these very inputs and holds exactly these rows; else None (build it)."""
-    from leanops_assets.features.lake_io import FEATURES_STAGE  # it imports this module
-
-    path = lake.partition_path(FEATURES_STAGE, contract.name, day)
     if stored_fingerprint(path) != fingerprint:
         return None
     stored = pq.read_table(path).replace_schema_metadata(None)

@@ -226,7 +226,8 @@ def _build_batch(
     }
     by_day = {}
     for day in days if relabel else []:
-        rows = relabelled(lake, contract, day, table, fingerprints[day])
+        stored = lake.partition_path(FEATURES_STAGE, contract.name, day)
+        rows = relabelled(lake, contract, day, table, stored, fingerprints[day])
         if rows is not None:
             by_day[day] = rows
     to_build = [day for day in days if day not in by_day]
