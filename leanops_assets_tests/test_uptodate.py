@@ -49,4 +49,4 @@ def test_the_assets_a_replay_may_skip_carry_a_code_version():
 
     for name in ("raw_flights", "raw_weather", "planes", "validated_flights", "flight_features"):
         key = AssetKey(name)
-        assert defs.resolve_assets_def(key).code_versions_by_key[key] == "1", name
+        assert defs.resolve_assets_def(key).code_versions_by_key.get(key) is not None, name
