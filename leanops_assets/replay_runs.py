@@ -245,6 +245,7 @@ def first_model(
             f"leanops: no champion yet: training the first model on {plan.warmup[0]} .. "
             f"{plan.first_model_until} ({job})..."
         )
+        started = time.perf_counter()
         window = {"end_day": plan.first_model_until, "window_days": len(plan.warmup)}
         op = "__".join(ds.key(TRAINING_SET).path)  # an asset's op name is its key joined by __
         initial = defs.resolve_job_def(job).execute_in_process(
@@ -265,4 +266,5 @@ def first_model(
                 + f"; see the {job} run in the UI"
             )
             return False
+        say(f"leanops: first model: {latest_decision(ds)}  ({time.perf_counter() - started:.1f}s)")
     return True

@@ -87,6 +87,7 @@ def test_tickets_run_the_whole_lifecycle_and_retrain_on_drift_by_themselves(lean
     out = done.stdout
     assert done.returncode == 0, out[-4000:] + done.stderr[-3000:]
     assert "leanops: tickets: 28 warm-up days, then 8 days from 2025-01-01" in out
+    assert "leanops: first model: v1 promoted: " in out, "its gate decision, as a retrain's"
     assert "leanops: champion is version 1" in out
     # The changed tickets breach in two windows that share no day (01-01 and 01-08): the
     # sensor requests the retrain on 01-08 by itself, and the gate promotes it.
