@@ -81,3 +81,20 @@ def test_a_feature_file_without_a_fingerprint_is_built_again(spark, fresh_lake):
     pq.write_table(table.replace_schema_metadata(None), path)  # as an older version wrote it
     again, jobs = _build(spark, fresh_lake)
     assert again.relabelled_days == [] and jobs >= 1
+
+
+def test_edited_dataset_code_builds_the_day_again(spark, fresh_lake, tmp_path):
+    import shutil
+
+    from leanops_assets.contract import load_contract_file
+    from leanops_assets.features.labels import code_fingerprint
+
+    folder = shutil.copytree(CONTRACT.source_path.parent, tmp_path / "flights")
+    contract = load_contract_file(folder / "contract.yaml")
+    materialize_feature_days(spark, fresh_lake, contract, [DAY])
+    assert materialize_feature_days(spark, fresh_lake, contract, [DAY]).relabelled_days == [DAY]
+
+    with open(folder / "features.py", "a") as code:
+        code.write("\n# an edit to the dataset's feature code\n")
+    code_fingerprint.cache_clear()  # as a new process sees it: runs are launched as new ones
+    assert materialize_feature_days(spark, fresh_lake, contract, [DAY]).relabelled_days == []
