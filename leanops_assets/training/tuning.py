@@ -7,6 +7,7 @@ functions.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import warnings
@@ -79,7 +80,8 @@ def study_name(prefix: str, data_version: str) -> str:
 # A trial whose worker died (SIGKILL, lost node) stays RUNNING in the storage. With an RDB URL,
 # workers beat every HEARTBEAT_SECONDS and a trial silent for GRACE_SECONDS is failed and retried
 # once by Optuna. The journal file has no heartbeat: each trial records its worker (host:pid) and
-# a new session fails, then retries once, the RUNNING trials whose process on this host is gone.
+# a new session fails, then retries once, the RUNNING trials whose process on this host is gone,
+# and fails those killed before recording a worker once they are GRACE_SECONDS old.
 HEARTBEAT_SECONDS = 60
 GRACE_SECONDS = 180
 WORKER_ATTR = "leanops_worker"
@@ -123,9 +125,7 @@ def fail_abandoned_trials(study: optuna.Study) -> list[int]:
     host = socket.gethostname()
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = str(trial.user_attrs.get(WORKER_ATTR, ""))
-        worker_host, _, pid = worker.rpartition(":")
-        if worker_host != host or not pid.isdigit() or process_alive(int(pid)):
+        if not _abandoned(trial, host):
             continue
         if not study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
             continue  # another session got there first
@@ -135,6 +135,15 @@ def fail_abandoned_trials(study: optuna.Study) -> list[int]:
                 trial.params, user_attrs={RETRY_OF_ATTR: trial.number}, skip_if_exists=False
             )
     return failed
+
+
+def _abandoned(trial: FrozenTrial, host: str) -> bool:
+    worker = trial.user_attrs.get(WORKER_ATTR)
+    if worker is None:  # killed before it recorded its worker: trust the grace period, as RDB does
+        started = trial.datetime_start
+        return started is not None and (dt.datetime.now() - started).total_seconds() > GRACE_SECONDS
+    worker_host, _, pid = str(worker).rpartition(":")
+    return worker_host == host and pid.isdigit() and not process_alive(int(pid))
 
 
 def search_space(trial: optuna.Trial) -> dict[str, Any]:
@@ -181,8 +190,9 @@ def make_objective(data: PreparedData, plan: TuningPlan) -> Callable[[optuna.Tri
         import optuna
         from sklearn.metrics import roc_auc_score
 
-        trial.set_user_attr(WORKER_ATTR, worker_id())
         params = search_space(trial)
+        # Recorded once every parameter is drawn, so a retry of an abandoned trial repeats them all.
+        trial.set_user_attr(WORKER_ATTR, worker_id())
         model = build_classifier(
             data.columns, params, plan.iterations_per_step, plan.seed, warm_start=True
         )

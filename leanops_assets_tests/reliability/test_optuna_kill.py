@@ -58,7 +58,16 @@ def test_sigkill_mid_trial_then_resume(tmp_path, feature_days, child_factory):
         line = child.stdout.readline()
         assert line, f"tuner exited early: {stderr_tail(child)}"
         finished += line.startswith("trial")
-    time.sleep(0.5)
+    # Kill mid-trial, once the third trial has recorded its worker (a kill before that is the
+    # grace-period test below); a fixed sleep raced the trial's start on a loaded machine.
+    deadline = time.monotonic() + 120
+    while not any(
+        t.state == TrialState.RUNNING
+        and t.user_attrs.get(WORKER_ATTR, "").endswith(f":{child.pid}")
+        for t in _trials(tmp_path)
+    ):
+        assert time.monotonic() < deadline and child.poll() is None, stderr_tail(child)
+        time.sleep(0.05)
     child.send_signal(signal.SIGKILL)
     assert child.wait(timeout=30) == -signal.SIGKILL
 
@@ -89,3 +98,39 @@ def test_sigkill_mid_trial_then_resume(tmp_path, feature_days, child_factory):
     trials = _trials(tmp_path)
     assert sum(t.state == TrialState.FAIL for t in trials) == 1
     assert sum(t.user_attrs.get(RETRY_OF_ATTR) is not None for t in trials) == 1
+
+
+def _running_trial(storage, study_id, started, user_attrs):
+    import optuna
+    from optuna.trial import TrialState
+
+    template = optuna.trial.FrozenTrial(
+        number=-1, state=TrialState.RUNNING, value=None, datetime_start=started,
+        datetime_complete=None, params={}, distributions={}, user_attrs=user_attrs,
+        system_attrs={}, intermediate_values={}, trial_id=-1,
+    )  # fmt: skip
+    return storage.create_new_trial(study_id, template_trial=template)
+
+
+def test_a_trial_killed_before_it_named_its_worker_is_failed_after_the_grace_period(tmp_path):
+    """A worker killed between creating its trial and recording itself leaves a RUNNING trial with
+    no worker: once older than the grace period it is failed, not left running for ever; a young
+    one may still be a live worker's and is left alone."""
+    import datetime as dt
+
+    import optuna
+    from optuna.trial import TrialState
+
+    from leanops_assets.training.tuning import fail_abandoned_trials, open_storage
+
+    storage = open_storage("", tmp_path / "journal.log")
+    study = optuna.create_study(study_name="orphans", storage=storage)
+    now = dt.datetime.now()
+    old = _running_trial(storage, study._study_id, now - dt.timedelta(minutes=10), {})
+    young = _running_trial(storage, study._study_id, now - dt.timedelta(seconds=5), {})
+
+    assert fail_abandoned_trials(study) == [0]
+    states = {t._trial_id: t.state for t in study.get_trials()}
+    assert states == {old: TrialState.FAIL, young: TrialState.RUNNING}
+    no_retry = [t for t in study.get_trials() if t.state == TrialState.WAITING]
+    assert no_retry == []  # it had no parameters yet: nothing to retry
