@@ -130,7 +130,8 @@ def fail_abandoned_trials(study: optuna.Study) -> list[int]:
         if not study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
             continue  # another session got there first
         failed.append(trial.number)
-        if trial.user_attrs.get(RETRY_OF_ATTR) is None and trial.params:
+        # Only a trial that named its worker had drawn every parameter, so a retry can repeat it.
+        if trial.user_attrs.get(RETRY_OF_ATTR) is None and WORKER_ATTR in trial.user_attrs:
             study.enqueue_trial(
                 trial.params, user_attrs={RETRY_OF_ATTR: trial.number}, skip_if_exists=False
             )

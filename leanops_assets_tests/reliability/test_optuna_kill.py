@@ -100,14 +100,16 @@ def test_sigkill_mid_trial_then_resume(tmp_path, feature_days, child_factory):
     assert sum(t.user_attrs.get(RETRY_OF_ATTR) is not None for t in trials) == 1
 
 
-def _running_trial(storage, study_id, started, user_attrs):
+def _running_trial(storage, study_id, started, user_attrs, learning_rate=None):
     import optuna
     from optuna.trial import TrialState
 
+    drawn = {} if learning_rate is None else {"learning_rate": learning_rate}
     template = optuna.trial.FrozenTrial(
         number=-1, state=TrialState.RUNNING, value=None, datetime_start=started,
-        datetime_complete=None, params={}, distributions={}, user_attrs=user_attrs,
-        system_attrs={}, intermediate_values={}, trial_id=-1,
+        datetime_complete=None, params=drawn, user_attrs=user_attrs, system_attrs={},
+        distributions={n: optuna.distributions.FloatDistribution(0.02, 0.3, log=True) for n in drawn},
+        intermediate_values={}, trial_id=-1,
     )  # fmt: skip
     return storage.create_new_trial(study_id, template_trial=template)
 
@@ -115,7 +117,8 @@ def _running_trial(storage, study_id, started, user_attrs):
 def test_a_trial_killed_before_it_named_its_worker_is_failed_after_the_grace_period(tmp_path):
     """A worker killed between creating its trial and recording itself leaves a RUNNING trial with
     no worker: once older than the grace period it is failed, not left running for ever; a young
-    one may still be a live worker's and is left alone."""
+    one may still be a live worker's and is left alone. It is not retried: it had not drawn all
+    its parameters (a trial records its worker once it has), so no retry could repeat them."""
     import datetime as dt
 
     import optuna
@@ -126,11 +129,11 @@ def test_a_trial_killed_before_it_named_its_worker_is_failed_after_the_grace_per
     storage = open_storage("", tmp_path / "journal.log")
     study = optuna.create_study(study_name="orphans", storage=storage)
     now = dt.datetime.now()
-    old = _running_trial(storage, study._study_id, now - dt.timedelta(minutes=10), {})
+    old = _running_trial(storage, study._study_id, now - dt.timedelta(minutes=10), {}, 0.1)
     young = _running_trial(storage, study._study_id, now - dt.timedelta(seconds=5), {})
 
     assert fail_abandoned_trials(study) == [0]
     states = {t._trial_id: t.state for t in study.get_trials()}
     assert states == {old: TrialState.FAIL, young: TrialState.RUNNING}
     no_retry = [t for t in study.get_trials() if t.state == TrialState.WAITING]
-    assert no_retry == []  # it had no parameters yet: nothing to retry
+    assert no_retry == []
