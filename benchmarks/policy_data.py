@@ -263,7 +263,8 @@ def tuned_params(bank: ModelBank, end_day: str, trials: int, journal: Path) -> t
     """One small Optuna study (training/tuning.run_study) on the first window: its best
     parameters and iteration count are the fixed budget every retrain of every policy uses."""
     from leanops_assets.dataset import bundled_dataset
-    from leanops_assets.training.tuning import TuningPlan, open_storage, run_study
+    from leanops_assets.training.study_storage import open_storage
+    from leanops_assets.training.tuning import TuningPlan, run_study
 
     splits, _ = bank.splits(end_day)
     plan = TuningPlan(n_trials=trials, iterations_per_step=25, max_steps=6, seed=bank.seed)

@@ -24,11 +24,11 @@ from leanops_assets.training.model import (
     model_requirements,
     model_signature,
 )
+from leanops_assets.training.study_storage import open_storage
 from leanops_assets.training.tracking import TrialRunLogger
 from leanops_assets.training.tuning import (
     TuningOutcome,
     TuningPlan,
-    open_storage,
     run_study,
     study_name,
     thread_limit,

@@ -18,8 +18,9 @@ from leanops_assets.dataset import bundled_dataset
 from leanops_assets.resources import MlflowResource, TuningResource
 from leanops_assets.storage import Lake
 from leanops_assets.training.dataset import read_splits, stored_version
+from leanops_assets.training.study_storage import open_storage
 from leanops_assets.training.tracking import model_name_for
-from leanops_assets.training.tuning import TuningPlan, open_storage, run_study, study_name
+from leanops_assets.training.tuning import TuningPlan, run_study, study_name
 
 # A small budget: each trial boosts 3 x 10 iterations, one native thread per worker.
 PLAN = {"iterations_per_step": 10, "max_steps": 3, "threads": 1}

@@ -192,7 +192,8 @@ def test_two_workers_run_the_products_study_on_one_postgres_study(postgres, feat
     from leanops_assets.dataset import bundled_dataset
     from leanops_assets.training.dataset import read_splits
     from leanops_assets.training.model import build_classifier
-    from leanops_assets.training.tuning import WORKER_ATTR, prepare
+    from leanops_assets.training.study_storage import WORKER_ATTR
+    from leanops_assets.training.tuning import prepare
 
     url = postgres["LEANOPS_OPTUNA_STORAGE"]
     assert url.startswith("postgresql+psycopg2://")

@@ -16,7 +16,8 @@ import sys
 import pandas as pd
 from pathlib import Path
 from leanops_assets.dataset import bundled_dataset
-from leanops_assets.training.tuning import TuningPlan, open_storage, run_study
+from leanops_assets.training.study_storage import open_storage
+from leanops_assets.training.tuning import TuningPlan, run_study
 
 folder = Path(sys.argv[1])
 plan = TuningPlan(n_trials=int(sys.argv[2]), seed=7, iterations_per_step=20, max_steps=6, threads=1)
@@ -36,7 +37,7 @@ print("finished", flush=True)
 def _trials(folder):
     import optuna
 
-    from leanops_assets.training.tuning import open_storage
+    from leanops_assets.training.study_storage import open_storage
 
     storage = open_storage("", folder / "journal.log")
     return optuna.load_study(study_name="flights-kill", storage=storage).get_trials()
@@ -46,7 +47,7 @@ def _trials(folder):
 def test_sigkill_mid_trial_then_resume(tmp_path, feature_days, child_factory):
     from optuna.trial import TrialState
 
-    from leanops_assets.training.tuning import RETRY_OF_ATTR, WORKER_ATTR
+    from leanops_assets.training.study_storage import RETRY_OF_ATTR, WORKER_ATTR
 
     days = sorted(feature_days)
     pd.concat([feature_days[d] for d in days[:10]]).to_parquet(tmp_path / "train.parquet")
@@ -124,7 +125,7 @@ def test_a_trial_killed_before_it_named_its_worker_is_failed_after_the_grace_per
     import optuna
     from optuna.trial import TrialState
 
-    from leanops_assets.training.tuning import fail_abandoned_trials, open_storage
+    from leanops_assets.training.study_storage import fail_abandoned_trials, open_storage
 
     storage = open_storage("", tmp_path / "journal.log")
     study = optuna.create_study(study_name="orphans", storage=storage)

@@ -9,8 +9,9 @@ from dagster import DagsterInstance, materialize
 
 from leanops_assets.dataset import bundled_dataset
 from leanops_assets.resources import LakeResource, MlflowResource, TuningResource
+from leanops_assets.training.study_storage import open_storage
 from leanops_assets.training.tracking import experiment_for, mlflow_tracking_for
-from leanops_assets.training.tuning import TuningPlan, open_storage, run_study
+from leanops_assets.training.tuning import TuningPlan, run_study
 from leanops_assets.training.workflow import read_candidate
 from leanops_assets_tests.flights_defs import training_set, tuned_model
 from leanops_assets_tests.training.handmade_features import FLIGHTS, TABLE
