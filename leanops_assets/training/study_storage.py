@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,20 +37,36 @@ def open_storage(storage_url: str, journal_path: Path | None) -> Any:
     from optuna.storages.journal import JournalFileBackend
 
     if storage_url:
-        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                storage_url,
-                heartbeat_interval=HEARTBEAT_SECONDS,
-                grace_period=GRACE_SECONDS,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                    max_retry=1
-                ),
-            )
+        return _rdb_storage(storage_url)
     if journal_path is None:
         raise ValueError("no Optuna storage: give an RDB URL or a journal file path")
     journal_path.parent.mkdir(parents=True, exist_ok=True)
     return optuna.storages.JournalStorage(JournalFileBackend(str(journal_path)))
+
+
+def _rdb_storage(url: str, attempts: int = 5) -> Any:
+    """Optuna's RDB storage. Workers started together on a new database race to create its
+    tables (CREATE TYPE/TABLE checks first, then fails on the winner's): open again, and the
+    next attempt finds them made."""
+    import optuna
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url,
+                    heartbeat_interval=HEARTBEAT_SECONDS,
+                    grace_period=GRACE_SECONDS,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                        max_retry=1
+                    ),
+                )
+        except (IntegrityError, ProgrammingError):
+            if attempt == attempts:
+                raise
+            time.sleep(0.1 * attempt)
 
 
 def worker_id() -> str:

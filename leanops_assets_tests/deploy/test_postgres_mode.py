@@ -260,3 +260,57 @@ def test_two_workers_run_the_products_study_on_one_postgres_study(postgres, feat
     refit = roc_auc_score(data.y_validation, model.predict_proba(data.x_validation)[:, 1])
     assert study.best_value == pytest.approx(refit, abs=1e-9)
     assert 0.6 < study.best_value < 0.95
+
+
+OPENER = """
+import sys, time
+from pathlib import Path
+
+import optuna
+
+from leanops_assets.training.study_storage import open_storage
+
+url, barrier = sys.argv[1], Path(sys.argv[2])
+print("ready", flush=True)
+while not barrier.exists():
+    time.sleep(0.001)
+optuna.create_study(study_name="together", storage=open_storage(url, None), load_if_exists=True)
+print("opened", flush=True)
+"""
+
+
+def test_workers_starting_together_on_an_empty_database_all_open_the_study(postgres, tmp_path):
+    """Workers started at once on a new database all create Optuna's tables: one wins each
+    CREATE, and the others must use what it made instead of failing on a duplicate. The race is
+    run on three new databases, as one start alone often misses it."""
+    import optuna
+    import psycopg2
+
+    script, base = tmp_path / "opener.py", postgres["LEANOPS_OPTUNA_STORAGE"].rsplit("/", 1)[0]
+    script.write_text(OPENER)
+    connection = psycopg2.connect(services.pg_dsn(postgres, postgres["DAGSTER_PG_DB"]))
+    connection.autocommit = True
+    for round_ in range(3):
+        db = f"optuna_{os.getpid()}_{tmp_path.name}_{round_}".lower().replace("-", "_")[-60:]
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{db}"')
+        barrier = tmp_path / f"go{round_}"
+        openers = [
+            subprocess.Popen(
+                [sys.executable, str(script), f"{base}/{db}", str(barrier)],
+                cwd=REPO_ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(5)
+        ]
+        for opener in openers:
+            assert opener.stdout.readline().strip() == "ready"
+        barrier.touch()
+        for opener in openers:
+            output, _ = opener.communicate(timeout=120)
+            assert opener.returncode == 0, output[-3000:]
+            assert output.rstrip().endswith("opened"), output[-3000:]
+        assert optuna.study.get_all_study_names(f"{base}/{db}") == ["together"]
+    connection.close()
