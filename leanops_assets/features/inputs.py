@@ -113,6 +113,7 @@ def spark_read_rows(
     check_present(lake, "validated", contract.name, days, upstream)
     paths = [str(lake.partition_path("validated", contract.name, day)) for day in days]
     where = f"validated/{contract.name} {days[0]}..{days[-1]} ({lake.root})"
+    casts = [F.col(f.name).cast(_spark_types()[f.type]).alias(f.name) for f in schema]
     frames = []
     for group, stored in _by_stored_types(paths, schema):
         missing = [name for name in schema.names if name not in stored.names]
@@ -121,10 +122,5 @@ def spark_read_rows(
         # Spark infers a schema with a job of its own; the footers already tell it.
         spark_schema = _spark_schema(stored)
         reader = spark.read if spark_schema is None else spark.read.schema(spark_schema)
-        frame = reader.parquet(*group)
-        frames.append(
-            frame.select(
-                *[F.col(f.name).cast(_spark_types()[f.type]).alias(f.name) for f in schema]
-            )
-        )
+        frames.append(reader.parquet(*group).select(*casts))
     return reduce(lambda left, right: left.unionByName(right), frames)
